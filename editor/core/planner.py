@@ -1,0 +1,168 @@
+"""Which requests a render sends: the exact bodies of CONTRACT §1.
+
+``lines`` mode: one request per line. ``take`` mode: consecutive lines that
+share effective stability and language go in one request, split between lines
+so that no request exceeds the model's character or distinct-voice limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from editor.core.catalog import ModelInfo, model
+from editor.core.pricing import request_cost
+from editor.core.scene import Line, Scene
+
+
+class Mode(StrEnum):
+    LINES = "lines"
+    TAKE = "take"
+
+
+class PlanError(ValueError):
+    """A scene that cannot be sent as it is (a line over the request limit...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRequest:
+    line_ids: tuple[str, ...]
+    body: dict[str, Any]
+    characters: int
+    cost: Fraction
+
+    @property
+    def key(self) -> str:
+        """Cache key: hash of what decides the audio (model, voices, texts, settings)."""
+        return request_key(self.body)
+
+
+def request_key(body: dict[str, Any]) -> str:
+    decisive = {
+        "model": body["model"],
+        "dialogue": [[d.get("voice", ""), d["text"]] for d in body["dialogue"]],
+        "stability": body["stability"],
+        "language_code": body["language_code"],
+    }
+    blob = json.dumps(decisive, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
+
+
+# How the text a line sends is derived from the writer's text (the hook for
+# pronunciation dictionaries): identity unless the caller passes one.
+SpokenText = Callable[[Line], str]
+
+
+def _spoken(line: Line) -> str:
+    return line.text
+
+
+def line_entry(scene: Scene, line: Line, spoken: SpokenText = _spoken) -> dict[str, str]:
+    entry = {"text": spoken(line)}
+    voice = scene.voice_of(line.speaker).strip()
+    if voice:
+        entry["voice"] = voice
+    return entry
+
+
+def build_request(scene: Scene, lines: Sequence[Line], info: ModelInfo | None = None,
+                  spoken: SpokenText = _spoken) -> PlannedRequest:
+    info = info or model(scene.model)
+    dialogue = [line_entry(scene, ln, spoken) for ln in lines]
+    chars = sum(len(d["text"]) for d in dialogue)
+    body = {
+        "model": scene.model,
+        "dialogue": dialogue,
+        "stability": scene.effective_stability(lines[0]),
+        "language_code": scene.effective_language(lines[0]),
+    }
+    return PlannedRequest(tuple(ln.id for ln in lines), body, chars, request_cost(chars, info))
+
+
+def check_line(scene: Scene, row: int, info: ModelInfo, spoken: SpokenText = _spoken) -> None:
+    line = scene.lines[row]
+    n = len(spoken(line))
+    if n > info.max_chars:
+        raise PlanError(
+            f"Line {row + 1} ({line.speaker or 'no speaker'}) has {n} characters; one request "
+            f"takes at most {info.max_chars}. Split the line (Edit > Split) and render again.")
+    if not spoken(line).strip():
+        raise PlanError(f"Line {row + 1} ({line.speaker or 'no speaker'}) has no text to speak.")
+
+
+def settings_of(scene: Scene, line: Line) -> tuple[float, str]:
+    return (scene.effective_stability(line), scene.effective_language(line))
+
+
+def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInfo,
+                 stop_at: Callable[[int], bool] | None = None,
+                 spoken: SpokenText = _spoken) -> tuple[list[int], int]:
+    """Greedy split of ``lines`` from ``start``: the rows where each take begins,
+    and the row where the split stopped (``len(lines)`` when it ran to the end).
+
+    With ``stop_at``, it stops at the first new take start for which that answers
+    True (a start the previous plan had too: from there on the plan cannot
+    differ), so that an edit only re-plans the takes it can affect.
+    """
+    starts = [start]
+    chars = 0
+    voices: set[str] = set()
+    key = settings_of(scene, lines[start]) if start < len(lines) else None
+    for r in range(start, len(lines)):
+        line = lines[r]
+        n = len(spoken(line))
+        voice = scene.voice_of(line.speaker).strip()
+        same = settings_of(scene, line) == key
+        fits = chars + n <= info.max_chars and len(voices | {voice}) <= info.max_voices
+        if r > starts[-1] and not (same and fits):
+            if stop_at is not None and stop_at(r):
+                return starts, r
+            starts.append(r)
+            chars, voices, key = 0, set(), settings_of(scene, line)
+        chars += n
+        voices.add(voice)
+    return starts, len(lines)
+
+
+def take_boundaries(scene: Scene, lines: Sequence[Line], start: int, info: ModelInfo,
+                    spoken: SpokenText = _spoken) -> list[int]:
+    """The rows of ``lines`` (from ``start``) where each take request begins."""
+    return greedy_takes(scene, lines, start, info, spoken=spoken)[0]
+
+
+def plan(scene: Scene, mode: Mode | str = Mode.LINES, rows: Sequence[int] | None = None,
+         spoken: SpokenText = _spoken) -> list[PlannedRequest]:
+    """The requests a render of ``rows`` (default: all) sends, in scene order.
+
+    In take mode, a selection is planned as the takes of its own consecutive
+    stretches: rows that are not selected are never sent.
+    """
+    info = model(scene.model)
+    mode = Mode(mode)
+    chosen = sorted(set(rows)) if rows is not None else list(range(len(scene.lines)))
+    for r in chosen:
+        check_line(scene, r, info, spoken)
+    if mode is Mode.LINES:
+        return [build_request(scene, [scene.lines[r]], info, spoken) for r in chosen]
+    requests: list[PlannedRequest] = []
+    for block in _consecutive(chosen):
+        lines = [scene.lines[r] for r in block]
+        starts = take_boundaries(scene, lines, 0, info, spoken=spoken) + [len(block)]
+        for a, b in zip(starts, starts[1:], strict=False):
+            requests.append(build_request(scene, lines[a:b], info, spoken))
+    return requests
+
+
+def _consecutive(rows: Sequence[int]) -> list[list[int]]:
+    out: list[list[int]] = []
+    for r in rows:
+        if out and out[-1][-1] + 1 == r:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out

@@ -1,0 +1,161 @@
+"""What a render costs, in credits, live.
+
+Per request: ``max(minimum, rate x characters / 1000)`` (CONTRACT §1). The
+server's rounding is not published, so figures are estimates and shown with
+"≈". Arithmetic is exact (fractions) so that running totals never drift.
+
+:class:`CostTracker` keeps both modes' totals current from the scene's change
+events; a keystroke re-prices only the changed line's request (and, in take
+mode, only the takes whose split it can move).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import TYPE_CHECKING
+
+from editor.core.catalog import ModelInfo, model
+
+if TYPE_CHECKING:
+    from editor.core.planner import SpokenText
+    from editor.core.scene import Event, Phase, Scene
+
+
+def request_cost(characters: int, info: ModelInfo) -> Fraction:
+    return max(info.min_credits, info.credits_per_1000_chars * characters / 1000)
+
+
+def credits_decimal(value: Fraction) -> Decimal:
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def format_credits(value: Fraction, *, approx: bool = True) -> str:
+    """``≈ 3.42 credits``: two decimals, marked as an estimate."""
+    amount = credits_decimal(value)
+    unit = "credit" if amount == 1 else "credits"
+    return f"{'≈ ' if approx else ''}{amount} {unit}"
+
+
+class CostTracker:
+    """Live credit estimate of a scene in both modes."""
+
+    def __init__(self, scene: Scene, spoken: SpokenText | None = None) -> None:
+        from editor.core.planner import _spoken  # noqa: PLC0415 - planner imports this module
+
+        self.scene = scene
+        self._spoken: SpokenText = spoken or _spoken
+        self._line_cost: list[Fraction] = []
+        self._take_starts: list[int] = []
+        self._take_cost: list[Fraction] = []
+        self.lines_total = Fraction(0)
+        self.take_total = Fraction(0)
+        self.rebuild()
+        scene.add_listener(self._on_scene_changed)
+
+    def close(self) -> None:
+        self.scene.remove_listener(self._on_scene_changed)
+
+    @property
+    def info(self) -> ModelInfo:
+        return model(self.scene.model)
+
+    def set_spoken(self, spoken: SpokenText) -> None:
+        self._spoken = spoken
+        self.rebuild()
+
+    # --- queries ---------------------------------------------------------------
+
+    @property
+    def lines_requests(self) -> int:
+        return len(self.scene.lines)
+
+    @property
+    def take_requests(self) -> int:
+        return len(self._take_starts)
+
+    @property
+    def take_starts(self) -> list[int]:
+        return list(self._take_starts)
+
+    @property
+    def characters(self) -> int:
+        return sum(len(self._spoken(ln)) for ln in self.scene.lines)
+
+    def line_cost(self, row: int) -> Fraction:
+        return self._line_cost[row]
+
+    def selection_cost(self, rows: Iterable[int]) -> tuple[Fraction, Fraction]:
+        """(lines mode, take mode) cost of rendering just these rows."""
+        from editor.core.planner import plan  # noqa: PLC0415
+
+        chosen = sorted(set(rows))
+        by_line = sum((self._line_cost[r] for r in chosen), Fraction(0))
+        try:
+            as_takes = sum((r.cost for r in plan(self.scene, "take", chosen, self._spoken)),
+                           Fraction(0))
+        except ValueError:
+            as_takes = by_line
+        return by_line, as_takes
+
+    # --- upkeep ----------------------------------------------------------------
+
+    def _cost_of_line(self, row: int) -> Fraction:
+        return request_cost(len(self._spoken(self.scene.lines[row])), self.info)
+
+    def _cost_of_take(self, start: int, end: int) -> Fraction:
+        chars = sum(len(self._spoken(ln)) for ln in self.scene.lines[start:end])
+        return request_cost(chars, self.info)
+
+    def rebuild(self) -> None:
+        from editor.core.planner import take_boundaries  # noqa: PLC0415
+
+        n = len(self.scene.lines)
+        self._line_cost = [self._cost_of_line(r) for r in range(n)]
+        self.lines_total = sum(self._line_cost, Fraction(0))
+        self._take_starts = (take_boundaries(self.scene, self.scene.lines, 0, self.info,
+                                             spoken=self._spoken) if n else [])
+        ends = self._take_starts[1:] + [n]
+        self._take_cost = [self._cost_of_take(a, b)
+                           for a, b in zip(self._take_starts, ends, strict=True)]
+        self.take_total = sum(self._take_cost, Fraction(0))
+
+    def _on_scene_changed(self, event: Event, phase: Phase) -> None:
+        from editor.core.scene import LinesChanged  # noqa: PLC0415
+
+        if phase != "after":
+            return
+        if isinstance(event, LinesChanged) and len(event.rows) <= 8:
+            for row in event.rows:
+                self._update_row(row)
+        else:
+            self.rebuild()
+
+    def _update_row(self, row: int) -> None:
+        from editor.core.planner import greedy_takes  # noqa: PLC0415
+
+        new = self._cost_of_line(row)
+        self.lines_total += new - self._line_cost[row]
+        self._line_cost[row] = new
+
+        starts = self._take_starts
+        k = bisect_right(starts, row) - 1
+        # The take before ended where this row begins: its split depends on this row too.
+        if starts[k] == row and k > 0:
+            k -= 1
+
+        def was_start(r: int) -> bool:
+            i = bisect_left(starts, r)
+            return r > row and i < len(starts) and starts[i] == r
+
+        fresh, stop = greedy_takes(self.scene, self.scene.lines, starts[k], self.info,
+                                   stop_at=was_start, spoken=self._spoken)
+        j = bisect_left(starts, stop)
+        ends = fresh[1:] + [stop]
+        fresh_costs = [self._cost_of_take(a, b) for a, b in zip(fresh, ends, strict=True)]
+        self.take_total += sum(fresh_costs, Fraction(0)) - sum(self._take_cost[k:j], Fraction(0))
+        starts[k:j] = fresh
+        self._take_cost[k:j] = fresh_costs

@@ -1,0 +1,210 @@
+"""The scene file, version 1 (``*.castline``): UTF-8 JSON, see shared/CONTRACT.md §2.
+
+Loading validates everything and names the field, the scene line and what was
+expected; unknown keys are kept and written back; saving is atomic and keeps the
+previous version as ``NAME.castline.bak``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from editor.core.atomic import write_atomic
+from editor.core.scene import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_STABILITY,
+    CastMember,
+    Line,
+    Scene,
+    SceneError,
+    check_language,
+)
+
+FORMAT = "castline-scene"
+VERSION = 1
+SUFFIX = ".castline"
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+_SCENE_KEYS = {"format", "version", "title", "model", "stability", "language_code", "cast", "lines"}
+_LINE_KEYS = {"id", "speaker", "text", "stability", "language_code"}
+
+
+class SceneFileError(ValueError):
+    """A scene file that cannot be read; the message is for the writer."""
+
+
+def _where(source: str, line_no: int | None, field: str) -> str:
+    at = f", line {line_no}" if line_no is not None else ""
+    return f"{source}{at}: '{field}'"
+
+
+def _fail(source: str, line_no: int | None, field: str, expected: str, got: Any) -> SceneFileError:
+    shown = json.dumps(got, ensure_ascii=False)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return SceneFileError(f"{_where(source, line_no, field)} should be {expected}, but it is {shown}.")
+
+
+def _stability(source: str, line_no: int | None, field: str, v: Any, *, nullable: bool) -> float | None:
+    if v is None and nullable:
+        return None
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and 0 <= v <= 1
+    if not ok:
+        expected = "a number from 0 to 1" + (" or null (the scene's value)" if nullable else "")
+        raise _fail(source, line_no, field, expected, v)
+    return float(v)
+
+
+def _language(source: str, line_no: int | None, field: str, v: Any, *, nullable: bool) -> str | None:
+    if v is None and nullable:
+        return None
+    try:
+        if not isinstance(v, str):
+            raise SceneError
+        check_language(v)
+    except SceneError:
+        expected = "a language code such as \"en\" or \"auto\"" + (
+            " or null (the scene's value)" if nullable else "")
+        raise _fail(source, line_no, field, expected, v) from None
+    return v
+
+
+def _text(source: str, line_no: int | None, field: str, v: Any) -> str:
+    if not isinstance(v, str):
+        raise _fail(source, line_no, field, "text", v)
+    return v
+
+
+def scene_from_data(data: Any, source: str = "scene") -> Scene:
+    """Build a scene from decoded JSON, or raise :class:`SceneFileError`."""
+    if not isinstance(data, dict):
+        raise SceneFileError(f"{source}: not a Castline scene (expected a JSON object at the top).")
+    if data.get("format") != FORMAT:
+        raise SceneFileError(
+            f"{source}: not a Castline scene ('format' should be \"{FORMAT}\", "
+            f"but it is {json.dumps(data.get('format'))}).")
+    version = data.get("version")
+    if version != VERSION:
+        if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
+            raise SceneFileError(
+                f"{source}: this scene is file version {version}, written by a newer Castline; "
+                f"this one reads version {VERSION}. Update Castline to open it.")
+        raise _fail(source, None, "version", f"{VERSION}", version)
+
+    title = _text(source, None, "title", data.get("title", "Untitled scene"))
+    model = _text(source, None, "model", data.get("model", "elevenlabs-v3"))
+    stability = _stability(source, None, "stability", data.get("stability", DEFAULT_STABILITY),
+                           nullable=False)
+    language = _language(source, None, "language_code", data.get("language_code", DEFAULT_LANGUAGE),
+                         nullable=False)
+
+    raw_cast = data.get("cast", {})
+    if not isinstance(raw_cast, dict):
+        raise _fail(source, None, "cast", "an object of speaker -> {\"voice\": ...}", raw_cast)
+    cast: dict[str, CastMember] = {}
+    for name, member in raw_cast.items():
+        if not isinstance(member, dict):
+            raise _fail(source, None, f"cast.{name}", "an object such as {\"voice\": \"Sarah\"}", member)
+        voice = member.get("voice", "")
+        if voice is None:
+            voice = ""
+        voice = _text(source, None, f"cast.{name}.voice", voice)
+        cast[name] = CastMember(voice, {k: v for k, v in member.items() if k != "voice"})
+
+    raw_lines = data.get("lines", [])
+    if not isinstance(raw_lines, list):
+        raise _fail(source, None, "lines", "a list of lines", raw_lines)
+    lines: list[Line] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_lines):
+        n = i + 1
+        if not isinstance(raw, dict):
+            raise _fail(source, n, "lines", "an object with id, speaker and text", raw)
+        line_id = raw.get("id")
+        if not isinstance(line_id, str) or not line_id:
+            raise _fail(source, n, "id", "a non-empty text id", line_id)
+        if line_id in seen:
+            raise SceneFileError(f"{source}, line {n}: 'id' {json.dumps(line_id)} is already used by "
+                                 f"line {seen[line_id]}; ids must be unique.")
+        seen[line_id] = n
+        lines.append(Line(
+            id=line_id,
+            speaker=_text(source, n, "speaker", raw.get("speaker")),
+            text=_text(source, n, "text", raw.get("text")),
+            stability=_stability(source, n, "stability", raw.get("stability"), nullable=True),
+            language_code=_language(source, n, "language_code", raw.get("language_code"),
+                                    nullable=True),
+            extra={k: v for k, v in raw.items() if k not in _LINE_KEYS},
+        ))
+    extra = {k: v for k, v in data.items() if k not in _SCENE_KEYS}
+    return Scene(title, model, stability, language, cast, lines, extra)  # type: ignore[arg-type]
+
+
+def scene_to_data(scene: Scene) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "title": scene.title,
+        "model": scene.model,
+        "stability": scene.stability,
+        "language_code": scene.language_code,
+        "cast": {name: {"voice": m.voice, **m.extra} for name, m in scene.cast.items()},
+        "lines": [
+            {"id": ln.id, "speaker": ln.speaker, "text": ln.text, "stability": ln.stability,
+             "language_code": ln.language_code, **ln.extra}
+            for ln in scene.lines
+        ],
+    }
+    data.update(scene.extra)
+    return data
+
+
+def dumps(scene: Scene) -> str:
+    # One line per scene line keeps diffs readable while staying plain JSON.
+    data = scene_to_data(scene)
+    lines = data.pop("lines")
+    head = json.dumps(data, ensure_ascii=False, indent=2)
+    body = ",\n".join("    " + json.dumps(ln, ensure_ascii=False) for ln in lines)
+    listing = "[\n" + body + "\n  ]" if lines else "[]"
+    return head[:-2] + ',\n  "lines": ' + listing + "\n}\n"
+
+
+def loads(text: str, source: str = "scene") -> Scene:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise SceneFileError(
+            f"{source}: the file is damaged or not a scene (JSON error at text line {e.lineno}, "
+            f"column {e.colno}: {e.msg}). If Castline saved it, try {source}.bak.") from None
+    except RecursionError:
+        raise SceneFileError(f"{source}: the file is nested too deeply to be a scene.") from None
+    return scene_from_data(data, source)
+
+
+def load(path: Path) -> Scene:
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SceneFileError(f"{name}: {size // (1024 * 1024)} MB is too large for a scene file.")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SceneFileError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise SceneFileError(f"{path}: is a folder, not a scene file.") from None
+    except PermissionError:
+        raise SceneFileError(f"{path}: permission denied.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SceneFileError(f"{name}: not UTF-8 text (bad byte at offset {e.start}).") from None
+    return loads(text, name)
+
+
+def save(scene: Scene, path: Path) -> None:
+    """Atomic save; the previous file survives as ``NAME.castline.bak``."""
+    write_atomic(Path(path), dumps(scene).encode("utf-8"), backup=True)

@@ -1,0 +1,233 @@
+"""The render engine (Qt-free, async): planned requests in, cached audio out.
+
+Runs requests concurrently under a limit, reports progress per request (the
+CLI and the editor both listen), never pays twice (cache + journal), and
+keeps each failure on its own request while the others finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from editor.core.planner import PlannedRequest
+from editor.engine.answers import TaskState
+from editor.engine.cache import AudioCache
+from editor.engine.client import ServiceClient
+from editor.engine.errors import (
+    InsecureURL,
+    KeyRejected,
+    NetworkDown,
+    OutOfCredits,
+    RateLimited,
+    RequestRefused,
+    ServiceError,
+    TaskFailed,
+    UnknownTask,
+)
+from editor.engine.journal import Journal
+
+log = logging.getLogger(__name__)
+
+# Submit errors after which the service provably did not take (or charge) the request.
+NOT_CHARGED = (KeyRejected, OutOfCredits, RequestRefused, RateLimited, NetworkDown, InsecureURL)
+
+
+class Stage(StrEnum):
+    QUEUED = "queued"
+    SUBMITTING = "submitting"
+    WAITING = "waiting"
+    RUNNING = "running"
+    DOWNLOADING = "downloading"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderEvent:
+    request: PlannedRequest
+    stage: Stage
+    progress: float | None = None
+    path: Path | None = None
+    error: Exception | None = None
+    cached: bool = False
+
+    @property
+    def line_ids(self) -> tuple[str, ...]:
+        return self.request.line_ids
+
+
+@dataclass(slots=True)
+class RenderOutcome:
+    paths: dict[str, Path] = field(default_factory=dict)  # request key -> audio
+    errors: dict[str, Exception] = field(default_factory=dict)  # request key -> why
+    submitted: int = 0
+    resumed: int = 0
+    from_cache: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+EventSink = Callable[[RenderEvent], None]
+Confirm = Callable[[PlannedRequest], Awaitable[bool]]
+
+
+class MayBeCharged(ServiceError):
+    def __init__(self) -> None:
+        super().__init__(
+            "An earlier render was interrupted just as this request was sent, so it may already "
+            "have been charged. It was not sent again; render it again to confirm.")
+
+
+class RenderEngine:
+    def __init__(self, client: ServiceClient, cache: AudioCache, journal: Journal,
+                 jobs: int = 4) -> None:
+        self.client = client
+        self.cache = cache
+        self.journal = journal
+        self.jobs = max(1, jobs)
+        self.service = str(client.base_url)
+
+    def cached_path(self, request: PlannedRequest) -> Path | None:
+        return self.cache.get(request.key)
+
+    async def run(
+        self,
+        requests: Sequence[PlannedRequest],
+        on_event: EventSink | None = None,
+        confirm_resend: Confirm | None = None,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> RenderOutcome:
+        outcome = RenderOutcome()
+        emit = on_event or (lambda e: None)
+        # Identical requests (same key) are sent once and shared.
+        by_key: dict[str, list[PlannedRequest]] = {}
+        for r in requests:
+            by_key.setdefault(r.key, []).append(r)
+        for group in by_key.values():
+            for r in group:
+                emit(RenderEvent(r, Stage.QUEUED))
+        gate = asyncio.Semaphore(self.jobs)
+
+        async def one(group: list[PlannedRequest]) -> None:
+            head = group[0]
+
+            def fan(event: RenderEvent) -> None:
+                for r in group:
+                    emit(RenderEvent(r, event.stage, event.progress, event.path, event.error,
+                                     event.cached))
+
+            try:
+                path = self.cache.get(head.key)
+                was_cached = path is not None
+                if path is not None:
+                    outcome.from_cache += 1
+                else:
+                    async with gate:
+                        path = await self._render(head, fan, outcome, confirm_resend, on_warning)
+                outcome.paths[head.key] = path
+                fan(RenderEvent(head, Stage.READY, 1.0, path, cached=was_cached))
+            except asyncio.CancelledError:
+                fan(RenderEvent(head, Stage.CANCELLED))
+                raise
+            except Exception as e:  # noqa: BLE001 - each request keeps its own failure
+                if not isinstance(e, ServiceError):
+                    log.exception("render of %s failed", head.line_ids)
+                outcome.errors[head.key] = e
+                fan(RenderEvent(head, Stage.FAILED, error=e))
+
+        async with asyncio.TaskGroup() as tg:
+            for group in by_key.values():
+                tg.create_task(one(group))
+        return outcome
+
+    async def _render(self, request: PlannedRequest, emit: EventSink, outcome: RenderOutcome,
+                      confirm_resend: Confirm | None,
+                      on_warning: Callable[[str], None] | None) -> Path:
+        key = request.key
+        entry = self.journal.get(self.service, key)
+        if entry is not None and entry.state == "submitted" and entry.task_id:
+            outcome.resumed += 1
+            try:
+                return await self._finish(request, entry.task_id, emit)
+            except UnknownTask:
+                # The service says it never had (or no longer has) the task: sending it is safe.
+                self.journal.clear(self.service, key)
+        elif entry is not None and entry.state == "intent":
+            ok = True
+            if confirm_resend is not None:
+                ok = await confirm_resend(request)
+            elif on_warning is not None:
+                on_warning(f"Lines {', '.join(request.line_ids)}: an earlier render was "
+                           "interrupted as this request was sent; it may have been charged "
+                           "once already. Sending it again.")
+            if not ok:
+                raise MayBeCharged
+        emit(RenderEvent(request, Stage.SUBMITTING))
+        self.journal.intent(self.service, key)
+        try:
+            submitted = await self.client.submit(request.body)
+        except NOT_CHARGED:
+            self.journal.clear(self.service, key)  # refused, or it never left: not charged
+            raise
+        # Anything else (a lost or unreadable answer, a 5xx) may have been charged: the
+        # intent record stays, and the next run asks before sending it again.
+        outcome.submitted += 1
+        if submitted.audio is not None:
+            tmp = self.client.save_bytes(submitted.audio, self.cache.temp_dir())
+            path = self.cache.put(key, tmp, self._meta(request, submitted.task_id))
+            self.journal.done(self.service, key)
+            return path
+        if submitted.task_id is None:
+            assert submitted.audio_url is not None
+            return await self._download(request, submitted.audio_url, None, emit)
+        self.journal.submitted(self.service, key, submitted.task_id)
+        return await self._finish(request, submitted.task_id, emit)
+
+    async def _finish(self, request: PlannedRequest, task_id: str, emit: EventSink) -> Path:
+        emit(RenderEvent(request, Stage.WAITING))
+
+        def progress(state: TaskState) -> None:
+            stage = Stage.RUNNING if state.status == "running" else Stage.WAITING
+            emit(RenderEvent(request, stage, state.progress))
+
+        try:
+            state = await self.client.wait(task_id, progress)
+        except TaskFailed:
+            self.journal.done(self.service, request.key)
+            raise
+        if state.audio_bytes is not None:
+            tmp = self.client.save_bytes(state.audio_bytes, self.cache.temp_dir())
+            path = self.cache.put(request.key, tmp, self._meta(request, task_id))
+            self.journal.done(self.service, request.key)
+            return path
+        assert state.audio_url is not None
+        return await self._download(request, state.audio_url, task_id, emit)
+
+    async def _download(self, request: PlannedRequest, url: str, task_id: str | None,
+                        emit: EventSink) -> Path:
+        emit(RenderEvent(request, Stage.DOWNLOADING))
+        tmp = await self.client.fetch_audio(url, self.cache.temp_dir())
+        path = self.cache.put(request.key, tmp, self._meta(request, task_id))
+        self.journal.done(self.service, request.key)
+        return path
+
+    def _meta(self, request: PlannedRequest, task_id: str | None) -> dict[str, object]:
+        return {"request": request.body, "line_ids": list(request.line_ids),
+                "task_id": task_id, "cost_estimate": float(request.cost),
+                "service": self.service, "rendered": time.time()}
+
+
+async def cancel_quietly(task: asyncio.Task[object]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
