@@ -353,7 +353,7 @@ def _open_editor(argv: Sequence[str]) -> int:
     p.add_argument("--version", action="version", version=f"castline {__version__}")
     p.add_argument("scene", nargs="?", type=Path)
     p.add_argument("--sandbox", action="store_true", help="use the built-in stand-in service")
-    args, qt_args = p.parse_known_args(argv)
+    args = p.parse_args(argv)
     try:
         from editor.ui.app import run  # noqa: PLC0415
     except ImportError as e:
@@ -361,7 +361,7 @@ def _open_editor(argv: Sequence[str]) -> int:
             raise
         _fail("The editor window is not built yet. Try 'castline cost SCENE' or "
               "'castline render SCENE -o out.wav --sandbox'.")
-    return int(run(args.scene, sandbox=args.sandbox, qt_args=qt_args))
+    return int(run(args.scene, sandbox=args.sandbox))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

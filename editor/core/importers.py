@@ -152,7 +152,7 @@ def parse_fountain(text: str) -> tuple[str | None, list[DialogueBlock]]:
                 if tag:
                     parts.append(tag)
             elif s:
-                parts.append(_strip_emphasis(s))
+                parts.append(" ".join(_strip_emphasis(s).split()))
             i += 1
         spoken = " ".join(p for p in parts if p)
         if spoken and not all(p.startswith("[") and p.endswith("]") for p in parts):

@@ -91,8 +91,6 @@ def check_line(scene: Scene, row: int, info: ModelInfo, spoken: SpokenText = _sp
         raise PlanError(
             f"Line {row + 1} ({line.speaker or 'no speaker'}) has {n} characters; one request "
             f"takes at most {info.max_chars}. Split the line (Edit > Split) and render again.")
-    if not spoken(line).strip():
-        raise PlanError(f"Line {row + 1} ({line.speaker or 'no speaker'}) has no text to speak.")
 
 
 def settings_of(scene: Scene, line: Line) -> tuple[float, str]:
@@ -105,25 +103,29 @@ def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInf
     """Greedy split of ``lines`` from ``start``: the rows where each take begins,
     and the row where the split stopped (``len(lines)`` when it ran to the end).
 
-    With ``stop_at``, it stops at the first new take start for which that answers
-    True (a start the previous plan had too: from there on the plan cannot
-    differ), so that an edit only re-plans the takes it can affect.
+    Lines with nothing to speak are passed over: they join no take and split
+    none. With ``stop_at``, it stops at the first new take start for which that
+    answers True (a start the previous plan had too: from there on the plan
+    cannot differ), so that an edit only re-plans the takes it can affect.
     """
-    starts = [start]
+    starts: list[int] = []
     chars = 0
     voices: set[str] = set()
-    key = settings_of(scene, lines[start]) if start < len(lines) else None
+    key: tuple[float, str] | None = None
     for r in range(start, len(lines)):
         line = lines[r]
-        n = len(spoken(line))
+        text = spoken(line)
+        if not text.strip():
+            continue
+        n = len(text)
         voice = scene.voice_of(line.speaker).strip()
-        same = settings_of(scene, line) == key
+        settings = settings_of(scene, line)
         fits = chars + n <= info.max_chars and len(voices | {voice}) <= info.max_voices
-        if r > starts[-1] and not (same and fits):
-            if stop_at is not None and stop_at(r):
+        if not starts or settings != key or not fits:
+            if starts and stop_at is not None and stop_at(r):
                 return starts, r
             starts.append(r)
-            chars, voices, key = 0, set(), settings_of(scene, line)
+            chars, voices, key = 0, set(), settings
         chars += n
         voices.add(voice)
     return starts, len(lines)
@@ -135,22 +137,29 @@ def take_boundaries(scene: Scene, lines: Sequence[Line], start: int, info: Model
     return greedy_takes(scene, lines, start, info, spoken=spoken)[0]
 
 
+def speakable(line: Line, spoken: SpokenText = _spoken) -> bool:
+    return bool(spoken(line).strip())
+
+
 def plan(scene: Scene, mode: Mode | str = Mode.LINES, rows: Sequence[int] | None = None,
          spoken: SpokenText = _spoken) -> list[PlannedRequest]:
     """The requests a render of ``rows`` (default: all) sends, in scene order.
 
-    In take mode, a selection is planned as the takes of its own consecutive
-    stretches: rows that are not selected are never sent.
+    Lines with nothing to speak are left out. In take mode, a selection is
+    planned as the takes of its own consecutive stretches (empty lines between
+    selected ones do not break a stretch): rows that are not selected are
+    never sent.
     """
     info = model(scene.model)
     mode = Mode(mode)
     chosen = sorted(set(rows)) if rows is not None else list(range(len(scene.lines)))
+    chosen = [r for r in chosen if speakable(scene.lines[r], spoken)]
     for r in chosen:
         check_line(scene, r, info, spoken)
     if mode is Mode.LINES:
         return [build_request(scene, [scene.lines[r]], info, spoken) for r in chosen]
     requests: list[PlannedRequest] = []
-    for block in _consecutive(chosen):
+    for block in _stretches(scene, chosen, spoken):
         lines = [scene.lines[r] for r in block]
         starts = take_boundaries(scene, lines, 0, info, spoken=spoken) + [len(block)]
         for a, b in zip(starts, starts[1:], strict=False):
@@ -158,10 +167,10 @@ def plan(scene: Scene, mode: Mode | str = Mode.LINES, rows: Sequence[int] | None
     return requests
 
 
-def _consecutive(rows: Sequence[int]) -> list[list[int]]:
+def _stretches(scene: Scene, rows: Sequence[int], spoken: SpokenText) -> list[list[int]]:
     out: list[list[int]] = []
     for r in rows:
-        if out and out[-1][-1] + 1 == r:
+        if out and all(not speakable(scene.lines[k], spoken) for k in range(out[-1][-1] + 1, r)):
             out[-1].append(r)
         else:
             out.append([r])

@@ -71,7 +71,7 @@ class CostTracker:
 
     @property
     def lines_requests(self) -> int:
-        return len(self.scene.lines)
+        return sum(1 for c in self._line_cost if c)
 
     @property
     def take_requests(self) -> int:
@@ -104,10 +104,12 @@ class CostTracker:
     # --- upkeep ----------------------------------------------------------------
 
     def _cost_of_line(self, row: int) -> Fraction:
-        return request_cost(len(self._spoken(self.scene.lines[row])), self.info)
+        text = self._spoken(self.scene.lines[row])
+        return request_cost(len(text), self.info) if text.strip() else Fraction(0)
 
     def _cost_of_take(self, start: int, end: int) -> Fraction:
-        chars = sum(len(self._spoken(ln)) for ln in self.scene.lines[start:end])
+        chars = sum(len(t) for ln in self.scene.lines[start:end]
+                    if (t := self._spoken(ln)).strip())
         return request_cost(chars, self.info)
 
     def rebuild(self) -> None:
@@ -116,8 +118,8 @@ class CostTracker:
         n = len(self.scene.lines)
         self._line_cost = [self._cost_of_line(r) for r in range(n)]
         self.lines_total = sum(self._line_cost, Fraction(0))
-        self._take_starts = (take_boundaries(self.scene, self.scene.lines, 0, self.info,
-                                             spoken=self._spoken) if n else [])
+        self._take_starts = take_boundaries(self.scene, self.scene.lines, 0, self.info,
+                                            spoken=self._spoken)
         ends = self._take_starts[1:] + [n]
         self._take_cost = [self._cost_of_take(a, b)
                            for a, b in zip(self._take_starts, ends, strict=True)]
@@ -142,19 +144,24 @@ class CostTracker:
         self._line_cost[row] = new
 
         starts = self._take_starts
+        if not starts:
+            self.rebuild()
+            return
         k = bisect_right(starts, row) - 1
         # The take before ended where this row begins: its split depends on this row too.
-        if starts[k] == row and k > 0:
+        if k > 0 and starts[k] == row:
             k -= 1
+        begin = starts[k] if k >= 0 else 0
+        k = max(k, 0)
 
         def was_start(r: int) -> bool:
             i = bisect_left(starts, r)
             return r > row and i < len(starts) and starts[i] == r
 
-        fresh, stop = greedy_takes(self.scene, self.scene.lines, starts[k], self.info,
+        fresh, stop = greedy_takes(self.scene, self.scene.lines, begin, self.info,
                                    stop_at=was_start, spoken=self._spoken)
         j = bisect_left(starts, stop)
-        ends = fresh[1:] + [stop]
+        ends = fresh[1:] + [stop] if fresh else []
         fresh_costs = [self._cost_of_take(a, b) for a, b in zip(fresh, ends, strict=True)]
         self.take_total += sum(fresh_costs, Fraction(0)) - sum(self._take_cost[k:j], Fraction(0))
         starts[k:j] = fresh
