@@ -281,6 +281,8 @@ class ServiceClient:
                 delay = wait
             else:
                 if response.status_code == 429 or response.status_code >= 500:
+                    if stream:
+                        await response.aread()
                     error = self._error_for(response, polling=polling, task_id=task_id)
                     delay = retry_after(response, wait) or wait
                     await response.aclose()
