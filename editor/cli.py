@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
 # --- cost -------------------------------------------------------------------------------
 
 def _load_scene(path: Path) -> Any:
-    from editor.core.sceneio import SceneFileError, load  # noqa: PLC0415
+    from editor.core.sceneio import SceneFileError, load
 
     try:
         return load(path)
@@ -107,14 +107,14 @@ def _load_scene(path: Path) -> Any:
 
 
 def _cache(sandbox: bool = False) -> Any:
-    from editor.engine.cache import AudioCache  # noqa: PLC0415
+    from editor.engine.cache import AudioCache
 
     return AudioCache(namespace="sandbox" if sandbox else None)
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from editor.core.planner import PlanError, plan  # noqa: PLC0415
-    from editor.core.pricing import credits_decimal, format_credits  # noqa: PLC0415
+    from editor.core.planner import PlanError, plan
+    from editor.core.pricing import credits_decimal, format_credits
 
     scene = _load_scene(args.scene)
     cache = _cache()
@@ -153,8 +153,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
 # --- import -----------------------------------------------------------------------------
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from editor.core.importers import ImportError_, import_file  # noqa: PLC0415
-    from editor.core.sceneio import save  # noqa: PLC0415
+    from editor.core.importers import ImportError_, import_file
+    from editor.core.sceneio import save
 
     if args.output.exists() and not args.force:
         _fail(f"{args.output} already exists; choose another name or add --force.", EXIT_USAGE)
@@ -185,7 +185,7 @@ class _Progress:
         self._last = 0.0
 
     def event(self, event: Any) -> None:
-        from editor.engine.render import Stage  # noqa: PLC0415
+        from editor.engine.render import Stage
 
         key = ",".join(event.line_ids)
         if event.stage is Stage.READY:
@@ -216,7 +216,7 @@ class _Progress:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from editor.core.planner import PlanError, plan  # noqa: PLC0415
+    from editor.core.planner import PlanError, plan
 
     scene = _load_scene(args.scene)
     suffix = args.output.suffix.lower()
@@ -239,13 +239,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> int:
-    from editor.engine.audio import ExportError, assemble, decode, write  # noqa: PLC0415
-    from editor.engine.errors import ServiceError  # noqa: PLC0415
-    from editor.engine.journal import Journal  # noqa: PLC0415
-    from editor.engine.cache import default_state_dir  # noqa: PLC0415
-    from editor.engine.keystore import KeyStoreError  # noqa: PLC0415
-    from editor.engine.render import RenderEngine  # noqa: PLC0415
-    from editor.engine.service import open_service  # noqa: PLC0415
+    from editor.engine.audio import ExportError, assemble, decode, write
+    from editor.engine.cache import default_state_dir
+    from editor.engine.errors import ServiceError
+    from editor.engine.journal import Journal
+    from editor.engine.keystore import KeyStoreError
+    from editor.engine.render import RenderEngine
+    from editor.engine.service import open_service
 
     try:
         session = await open_service(sandbox=args.sandbox)
@@ -295,7 +295,7 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> 
 # --- sandbox ----------------------------------------------------------------------------
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from editor.engine.sandbox import Fault, Sandbox, Shape, serve_forever  # noqa: PLC0415
+    from editor.engine.sandbox import Fault, Sandbox, Shape, serve_forever
 
     try:
         faults = [Fault.parse(f) for f in args.fault]
@@ -323,12 +323,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 # --- key --------------------------------------------------------------------------------
 
 def cmd_key(args: argparse.Namespace) -> int:
-    from editor.engine.keystore import KeyStoreError, delete_key, get_key, set_key  # noqa: PLC0415
+    from editor.engine.keystore import KeyStoreError, delete_key, get_key, set_key
 
     try:
         if args.action == "set":
             if sys.stdin.isatty():
-                import getpass  # noqa: PLC0415
+                import getpass
 
                 key = getpass.getpass("API in One key (input hidden): ")
             else:
@@ -355,7 +355,7 @@ def _open_editor(argv: Sequence[str]) -> int:
     p.add_argument("--sandbox", action="store_true", help="use the built-in stand-in service")
     args = p.parse_args(argv)
     try:
-        from editor.ui.app import run  # noqa: PLC0415
+        from editor.ui.app import run
     except ImportError as e:
         if "editor.ui.app" not in str(e):
             raise
@@ -368,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("CASTLINE_LOG", "WARNING").upper(),
                         format="%(levelname)s %(name)s: %(message)s")
-    from editor.engine.redact import install_log_redaction, redact  # noqa: PLC0415
+    from editor.engine.redact import install_log_redaction, redact
 
     install_log_redaction()
     try:
@@ -387,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("castline: stopped.", file=sys.stderr)
         return 130
-    except Exception as e:  # noqa: BLE001 - the last line of defence: one paragraph, no traceback
+    except Exception as e:
         logging.getLogger("castline").debug("unexpected error", exc_info=True)
         print(f"castline: something went wrong that Castline did not expect ({type(e).__name__}: "
               f"{redact(str(e))}). Nothing was overwritten. Run with CASTLINE_LOG=debug for "

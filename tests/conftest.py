@@ -49,3 +49,12 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(extra)
     return env
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_per_test():  # type: ignore[no-untyped-def]
+    # Leaked sockets then warn in the test that leaked them, not in a later one.
+    yield
+    import gc
+
+    gc.collect()

@@ -56,7 +56,8 @@ async def test_every_answer_shape_renders(tmp_path: Path, audio: str, wrap: bool
 @pytest.mark.parametrize("word", ALL_STATUS_WORDS)
 async def test_every_status_word_is_understood(tmp_path: Path, word: str) -> None:
     status = STATUS_OF[word]
-    async with running_sandbox() as box:
+    # The task is "running" from latency/2 to latency: wider than the 0.2 s poll cap.
+    async with running_sandbox(latency=0.6) as box:
         box.shape = Shape(**{status.value: word})
         if status is Status.FAILED:
             box.faults = [Fault("task", "fail")]
@@ -200,6 +201,7 @@ async def test_rejected_key_out_of_credits_and_refused_field(tmp_path: Path) -> 
         box.credits = box.credits.__class__(0)
         rig = Rig(box, tmp_path / "b")
         out = await rig.render(requests_for(small_scene(1)))
+        await rig.aclose()
         assert isinstance(next(iter(out.errors.values())), OutOfCredits)
         assert "billing/credits" in str(next(iter(out.errors.values())))
         assert box.stats.tasks_created == 0

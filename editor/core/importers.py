@@ -20,7 +20,7 @@ from editor.core.scene import Line, Scene, SceneError, check_language
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
 
 
-class ImportError_(ValueError):  # noqa: N801 - "ImportError" is a builtin
+class ImportError_(ValueError):
     """A source that cannot be imported; the message is for the writer."""
 
 
@@ -194,7 +194,7 @@ def parse_csv(text: str) -> list[Line]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     rows = list(csv.reader(io.StringIO(text), dialect))
     out: list[Line] = []
     for n, row in enumerate(rows, start=1):

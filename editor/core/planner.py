@@ -8,6 +8,7 @@ so that no request exceeds the model's character or distinct-voice limit.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def plan(scene: Scene, mode: Mode | str = Mode.LINES, rows: Sequence[int] | None
     for block in _stretches(scene, chosen, spoken):
         lines = [scene.lines[r] for r in block]
         starts = take_boundaries(scene, lines, 0, info, spoken=spoken) + [len(block)]
-        for a, b in zip(starts, starts[1:], strict=False):
+        for a, b in itertools.pairwise(starts):
             requests.append(build_request(scene, lines[a:b], info, spoken))
     return requests
 

@@ -44,7 +44,7 @@ class CostTracker:
     """Live credit estimate of a scene in both modes."""
 
     def __init__(self, scene: Scene, spoken: SpokenText | None = None) -> None:
-        from editor.core.planner import _spoken  # noqa: PLC0415 - planner imports this module
+        from editor.core.planner import _spoken
 
         self.scene = scene
         self._spoken: SpokenText = spoken or _spoken
@@ -90,7 +90,7 @@ class CostTracker:
 
     def selection_cost(self, rows: Iterable[int]) -> tuple[Fraction, Fraction]:
         """(lines mode, take mode) cost of rendering just these rows."""
-        from editor.core.planner import plan  # noqa: PLC0415
+        from editor.core.planner import plan
 
         chosen = sorted(set(rows))
         by_line = sum((self._line_cost[r] for r in chosen), Fraction(0))
@@ -113,7 +113,7 @@ class CostTracker:
         return request_cost(chars, self.info)
 
     def rebuild(self) -> None:
-        from editor.core.planner import take_boundaries  # noqa: PLC0415
+        from editor.core.planner import take_boundaries
 
         n = len(self.scene.lines)
         self._line_cost = [self._cost_of_line(r) for r in range(n)]
@@ -126,7 +126,7 @@ class CostTracker:
         self.take_total = sum(self._take_cost, Fraction(0))
 
     def _on_scene_changed(self, event: Event, phase: Phase) -> None:
-        from editor.core.scene import LinesChanged  # noqa: PLC0415
+        from editor.core.scene import LinesChanged
 
         if phase != "after":
             return
@@ -137,7 +137,7 @@ class CostTracker:
             self.rebuild()
 
     def _update_row(self, row: int) -> None:
-        from editor.core.planner import greedy_takes  # noqa: PLC0415
+        from editor.core.planner import greedy_takes
 
         new = self._cost_of_line(row)
         self.lines_total += new - self._line_cost[row]

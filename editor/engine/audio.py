@@ -65,7 +65,7 @@ def conform(clip: Clip, rate: int, channels: int) -> Audio:
     if data.shape[1] == channels:
         return data
     if channels == 1:
-        return data.mean(axis=1, keepdims=True, dtype=np.float32)
+        return np.asarray(data.mean(axis=1, keepdims=True), dtype=np.float32)
     return np.repeat(data[:, :1], channels, axis=1)
 
 

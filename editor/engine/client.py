@@ -471,7 +471,7 @@ def sniff_audio_suffix(head: bytes) -> str:
 
 def check_audio_file(path: Path) -> float:
     """The duration in seconds, or :class:`BadAudio` if the file is not playable audio."""
-    import soundfile  # noqa: PLC0415 - numpy + libsndfile: load on first use
+    import soundfile
 
     with open(path, "rb") as f:
         head = f.read(16)

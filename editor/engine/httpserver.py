@@ -70,8 +70,9 @@ class HttpServer:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
             with contextlib.suppress(Exception):
-                await self._server.wait_closed()
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
             self._server = None
+            await asyncio.sleep(0)  # let the transports' connection_lost callbacks run
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -103,6 +104,7 @@ class HttpServer:
             self._connections.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _read(self, reader: asyncio.StreamReader) -> Request | None:
         try:

@@ -7,6 +7,7 @@ GUI thread. No event loop is created here.
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
 SERVICE = "castline"
 USERNAME = "apiinone-api-key"
@@ -18,9 +19,9 @@ class KeyStoreError(RuntimeError):
     """The keyring cannot be used; the message says why and what to do."""
 
 
-def _keyring():  # type: ignore[no-untyped-def]
-    import keyring  # noqa: PLC0415 - its backends are slow to import
-    import keyring.errors  # noqa: PLC0415
+def _keyring() -> ModuleType:
+    import keyring
+    import keyring.errors
 
     return keyring
 
@@ -41,8 +42,7 @@ def _check_backend() -> None:
     kr = _keyring()
     backend = kr.get_keyring()
     module = type(backend).__module__
-    if module.startswith(("keyring.backends.fail", "keyring.backends.null")) or \
-            module.startswith("keyrings.alt"):
+    if module.startswith(("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")):
         raise KeyStoreError(
             "This system has no secure keyring (no Secret Service, Keychain or Credential "
             f"Manager was found). Set the key in the {ENV_KEY} environment variable instead.")

@@ -38,7 +38,7 @@ class RedactingFilter(logging.Filter):
         if clean != message or record.args:
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
-            import traceback  # noqa: PLC0415
+            import traceback
 
             record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
             record.exc_info = None

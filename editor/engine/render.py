@@ -139,7 +139,7 @@ class RenderEngine:
             except asyncio.CancelledError:
                 fan(RenderEvent(head, Stage.CANCELLED))
                 raise
-            except Exception as e:  # noqa: BLE001 - each request keeps its own failure
+            except Exception as e:
                 if not isinstance(e, ServiceError):
                     log.exception("render of %s failed", head.line_ids)
                 outcome.errors[head.key] = e

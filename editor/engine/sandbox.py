@@ -160,8 +160,8 @@ class Sandbox:
 
     @property
     def audio_base_url(self) -> str:
-        # "localhost" rather than the IP: another origin, as a CDN would be.
-        return f"http://localhost:{self._audio_host.port}"
+        # Another port is another origin (scheme, host, port), as a CDN would be.
+        return self._audio_host.url
 
     def configure(self, config: dict[str, Any]) -> None:
         if "faults" in config:

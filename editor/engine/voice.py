@@ -41,7 +41,7 @@ def synthetic(text: str, voice: str) -> Audio:
     syllables = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + (seed % 7)) ** 2
     fade = np.minimum(1.0, np.minimum(t, seconds - t) / 0.05)
     out = 0.25 * wave * syllables * fade / 2.2
-    return out.astype(np.float32).reshape(-1, 1)
+    return np.asarray(out, dtype=np.float32).reshape(-1, 1)
 
 
 async def espeak(text: str, voice: str, language: str) -> Audio | None:
