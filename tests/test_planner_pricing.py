@@ -185,3 +185,12 @@ def test_selection_cost_in_both_modes() -> None:
     by_line, as_take = t.selection_cost([0, 1])
     assert by_line == 2  # two minimum-priced requests
     assert as_take == 1  # one request of 20 characters
+
+
+def test_tracker_on_an_empty_scene_then_first_line() -> None:
+    s = Scene()
+    t = CostTracker(s)
+    assert (t.lines_total, t.take_total, t.take_requests) == (0, 0, 0)
+    s.insert_lines(0, [s.new_line("A", "")])
+    s.set_text(0, "Hello")
+    assert (t.lines_total, t.take_total, t.take_requests) == (1, 1, 1)

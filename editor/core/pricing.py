@@ -120,7 +120,7 @@ class CostTracker:
         self.lines_total = sum(self._line_cost, Fraction(0))
         self._take_starts = take_boundaries(self.scene, self.scene.lines, 0, self.info,
                                             spoken=self._spoken)
-        ends = self._take_starts[1:] + [n]
+        ends = self._take_starts[1:] + [n] if self._take_starts else []
         self._take_cost = [self._cost_of_take(a, b)
                            for a, b in zip(self._take_starts, ends, strict=True)]
         self.take_total = sum(self._take_cost, Fraction(0))

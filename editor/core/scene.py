@@ -338,13 +338,19 @@ class Scene:
 
     def set_fields(self, rows: Iterable[int], name: str, values: Sequence[Any] | None,
                    value: Any = None) -> list[Any]:
-        """Set ``name`` on the rows, each to ``values[i]`` or all to ``value``."""
+        """Set ``name`` on the rows, each to ``values[i]`` (paired with ``rows`` in the order
+        given) or all to ``value``; returns the old values in ascending row order."""
         if name not in LINE_FIELDS:
             raise SceneError(f"Lines have no field {name!r}.")
-        ordered = self._check_rows(rows)
-        new_values = list(values) if values is not None else [value] * len(ordered)
-        if len(new_values) != len(ordered):
-            raise SceneError("One value per row is needed.")
+        given = list(rows)
+        if values is not None:
+            if len(values) != len(given) or len(set(given)) != len(given):
+                raise SceneError("One value per row is needed.")
+            pairs = sorted(zip(given, values, strict=True), key=lambda p: p[0])
+        else:
+            pairs = [(r, value) for r in sorted(set(given))]
+        ordered = self._check_rows(r for r, _ in pairs)
+        new_values = [v for _, v in pairs]
         for v in new_values:
             if name == "stability":
                 check_stability(v)
@@ -423,6 +429,15 @@ class Scene:
             self._emit(event, "before")
             self.cast[name].voice = voice
             self._emit(event, "after")
+        return old
+
+    def set_cast(self, cast: dict[str, CastMember]) -> dict[str, CastMember]:
+        """Replace the whole cast (for undo); returns the previous one."""
+        old = self.cast
+        event = CastChanged(tuple(dict.fromkeys([*old, *cast])))
+        self._emit(event, "before")
+        self.cast = dict(cast)
+        self._emit(event, "after")
         return old
 
     def rename_speaker(self, old: str, new: str) -> list[int]:

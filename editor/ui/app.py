@@ -1,0 +1,102 @@
+"""The application shell: one qasync loop that is the Qt loop, a crash handler first,
+one service session for the app's life, closed on quit."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from editor.engine.cache import default_state_dir
+
+
+def run(scene: Path | None, *, sandbox: bool = False) -> int:
+    from editor.ui import crash
+
+    crash.install(default_state_dir() / "logs")  # first: nothing before it can go unlogged
+
+    from PySide6.QtCore import QCoreApplication, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    import qasync  # after PySide6, so qasync binds to it
+
+    QCoreApplication.setOrganizationName("Castline")
+    QCoreApplication.setApplicationName("Castline")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)
+
+    from editor.ui.icons import icon
+    from editor.ui.mainwindow import MainWindow
+    from editor.ui.recovery import discard, pending
+    from editor.ui.settings import Settings
+
+    app.setWindowIcon(icon("castline"))
+    settings = Settings()
+    window = MainWindow(settings, sandbox=sandbox)
+    crash.add_rescuer(window.save_recovery)
+    crash.set_presenter(lambda m: QTimer.singleShot(
+        0, lambda: QMessageBox.critical(window, "Unexpected error", m)))
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    loop.set_exception_handler(crash.loop_exception_handler)
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+
+    def open_first() -> None:
+        recovered = pending()
+        for rec in recovered:
+            name = rec.original.name if rec.original else "an unsaved scene"
+            answer = QMessageBox.question(
+                window, "Recover unsaved edits?",
+                f"Castline closed without saving {name}. Open the recovered copy?")
+            if answer == QMessageBox.StandardButton.Yes:
+                from editor.core import sceneio
+
+                try:
+                    window.set_scene(sceneio.load(rec.file), rec.original, dirty=True)
+                    discard(rec)
+                    return
+                except sceneio.SceneFileError as e:
+                    QMessageBox.warning(window, "Cannot recover", str(e))
+            discard(rec)
+        if scene is not None:
+            if not window.open_path(scene):
+                window.open_sample()
+        elif not settings.get("files/recent"):
+            window.open_sample()  # the very first start: something to hear at once
+        else:
+            last = Path(settings.get("files/recent")[0])
+            if not (last.exists() and window.open_path(last)):
+                window.open_sample()
+
+    async def main() -> None:
+        window.show()
+        open_first()
+        if os.environ.get("CASTLINE_SCREENSHOT"):
+            await _screenshot(window, Path(os.environ["CASTLINE_SCREENSHOT"]))
+            window.close()
+        await closed.wait()
+        await window.shutdown()
+
+    with loop:
+        loop.run_until_complete(main())
+    return 0
+
+
+async def _screenshot(window: object, path: Path) -> None:
+    """Render the sample scene's first lines, then save a picture of the window (for the README)."""
+    from editor.ui.mainwindow import MainWindow
+
+    assert isinstance(window, MainWindow)
+    window.select_rows([0, 1, 2, 3])
+    task = window.start_render([0, 1, 2, 3, 4, 5])
+    if task is not None:
+        await task
+    window.select_rows([2])
+    window.model.set_playing(window.scene.lines[1].id)
+    await asyncio.sleep(0.3)
+    window.grab().save(str(path))
+    window.undo.setClean()

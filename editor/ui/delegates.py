@@ -1,0 +1,260 @@
+"""Cell editors: speaker (combo with completion), line (multi-line, tags highlighted and
+completed after "["), stability (named detents + scene default), language."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QKeyEvent,
+    QPalette,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QCompleter,
+    QPlainTextEdit,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from editor.core.catalog import audio_tags, detents, languages
+from editor.core.scene import Scene
+from editor.ui.scenemodel import VALUE_ROLE
+
+TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
+TAG_COLOR = QColor("#7c3aed")
+
+
+def tag_color() -> QColor:
+    dark = QApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
+    return QColor("#c4b5fd") if dark else TAG_COLOR
+
+
+class TagHighlighter(QSyntaxHighlighter):
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
+        fmt = QTextCharFormat()
+        fmt.setForeground(tag_color())
+        fmt.setFontWeight(600)
+        for m in TAG.finditer(text):
+            self.setFormat(m.start(), m.end() - m.start(), fmt)
+
+
+class LineEditor(QPlainTextEdit):
+    """Enter commits, Shift+Enter breaks the line, Tab moves on; "[" offers the v3 tags."""
+
+    commit_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QPlainTextEdit.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.highlighter = TagHighlighter(self.document())
+        self.completer = QCompleter([f"[{t}]" for t in audio_tags()], self)
+        self.completer.setWidget(self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.completer.activated.connect(self._on_completer_activated)
+
+    def _tag_prefix(self) -> str | None:
+        cursor = self.textCursor()
+        block = cursor.block().text()[:cursor.positionInBlock()]
+        start = block.rfind("[")
+        if start < 0 or "]" in block[start:]:
+            return None
+        return block[start:]
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        popup = self.completer.popup()
+        if popup.isVisible() and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab,
+                                             Qt.Key.Key_Escape):
+            e.ignore()
+            return
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                not e.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            self.commit_requested.emit()
+            return
+        super().keyPressEvent(e)
+        prefix = self._tag_prefix()
+        if prefix is None or len(prefix) > 30:
+            popup.hide()
+            return
+        self.completer.setCompletionPrefix(prefix)
+        rect = self.cursorRect()
+        rect.setWidth(220)
+        self.completer.complete(rect)
+
+    def _on_completer_activated(self, text: str) -> None:
+        prefix = self._tag_prefix() or ""
+        cursor = self.textCursor()
+        cursor.movePosition(QTextCursor.MoveOperation.Left, QTextCursor.MoveMode.KeepAnchor,
+                            len(prefix))
+        cursor.insertText(text + " ")
+        self.setTextCursor(cursor)
+
+
+def _rich(text: str) -> str:
+    color = tag_color().name()
+    out, last = [], 0
+    for m in TAG.finditer(text):
+        out.append(html.escape(text[last:m.start()]))
+        out.append(f'<span style="color:{color};font-weight:600">{html.escape(m.group())}</span>')
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+class LineDelegate(QStyledItemDelegate):
+    """Paints the line wrapped, with audio tags coloured; edits it in a LineEditor."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._doc = QTextDocument()
+        self._doc.setDocumentMargin(4)
+
+    def _layout(self, option: QStyleOptionViewItem, text: str, width: int) -> QTextDocument:
+        self._doc.setDefaultFont(option.font)
+        self._doc.setHtml(_rich(text) if text else "")
+        self._doc.setTextWidth(max(40, width))
+        return self._doc
+
+    def paint(self, painter: Any, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        doc = self._layout(option, text, option.rect.width())
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        ctx.palette.setColor(QPalette.ColorRole.Text, opt.palette.color(role))
+        painter.save()
+        painter.translate(option.rect.topLeft())
+        painter.setClipRect(option.rect.translated(-option.rect.topLeft()))
+        doc.documentLayout().draw(painter, ctx)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        text = index.data(Qt.ItemDataRole.DisplayRole) or ""
+        width = option.rect.width() if option.rect.width() > 0 else 420
+        doc = self._layout(option, text, width)
+        return QSize(width, max(26, int(doc.size().height()) + 2))
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        editor = LineEditor(parent)
+        editor.commit_requested.connect(lambda: self._commit_and_close(editor))
+        return editor
+
+    def _commit_and_close(self, editor: LineEditor) -> None:
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        assert isinstance(editor, LineEditor)
+        if editor.toPlainText() != (index.data(Qt.ItemDataRole.EditRole) or ""):
+            editor.setPlainText(index.data(Qt.ItemDataRole.EditRole) or "")
+            editor.moveCursor(QTextCursor.MoveOperation.End)
+
+    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, LineEditor)
+        model.setData(index, editor.toPlainText(), Qt.ItemDataRole.EditRole)
+
+    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+                             index: QModelIndex | QPersistentModelIndex) -> None:
+        rect = option.rect
+        rect.setHeight(max(rect.height(), 56))
+        editor.setGeometry(rect)
+
+
+class SpeakerDelegate(QStyledItemDelegate):
+    def __init__(self, scene_of: Any, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._scene_of = scene_of  # callable: the current scene
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        scene: Scene = self._scene_of()
+        combo = QComboBox(parent)
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        combo.addItems(list(scene.cast))
+        combo.completer().setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        combo.completer().setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        assert isinstance(editor, QComboBox)
+        editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
+        line_edit = editor.lineEdit()
+        if line_edit is not None:
+            line_edit.selectAll()
+
+    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        name = editor.currentText().strip()
+        if name:
+            model.setData(index, name, Qt.ItemDataRole.EditRole)
+
+
+class ChoiceDelegate(QStyledItemDelegate):
+    """A combo of (label, value) choices; value None is "the scene's value"."""
+
+    def __init__(self, choices: list[tuple[str, Any]], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.choices = choices
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        for label, value in self.choices:
+            combo.addItem(label, value)
+        combo.activated.connect(lambda _i: self._commit_and_close(combo))
+        return combo
+
+    def _commit_and_close(self, editor: QComboBox) -> None:
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+        assert isinstance(editor, QComboBox)
+        value = index.data(VALUE_ROLE)
+        for i, (_label, v) in enumerate(self.choices):
+            if v == value:
+                editor.setCurrentIndex(i)
+                break
+
+    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QComboBox)
+        model.setData(index, self.choices[editor.currentIndex()][1], Qt.ItemDataRole.EditRole)
+
+
+def stability_choices() -> list[tuple[str, Any]]:
+    return [("Scene default", None)] + [(f"{d.name} ({d.value:g})", d.value) for d in detents()]
+
+
+def language_choices() -> list[tuple[str, Any]]:
+    return [("Scene default", None)] + [(lang.name, lang.code) for lang in languages()]
+
+
+def key_event_is_commit(event: QEvent) -> bool:
+    return isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)

@@ -1,0 +1,233 @@
+"""The side panels: cast, live cost, render queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor.core.catalog import voices
+from editor.core.pricing import CostTracker, format_credits
+from editor.core.scene import Scene
+from editor.engine.render import RenderEvent, Stage
+from editor.ui.icons import icon
+
+
+class CastPanel(QWidget):
+    """Each speaker: voice (free text, premade names suggested), lines, characters, audition."""
+
+    rename_requested = Signal(str, str)  # old, new
+    voice_requested = Signal(str, str)  # speaker, voice
+    audition_requested = Signal(str)  # speaker
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scene: Scene | None = None
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["Speaker", "Voice", "Lines", "Chars", ""])
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setMinimumWidth(320)
+        for c in (2, 3, 4):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.itemChanged.connect(self._on_table_item_changed)
+        self.hint = QLabel("Double-click a name to rename it on every line.")
+        self.hint.setWordWrap(True)
+        self.hint.setEnabled(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.table)
+        layout.addWidget(self.hint)
+        self._timer = QTimer(self, singleShot=True, interval=120)
+        self._timer.timeout.connect(self.rebuild)
+        self._building = False
+
+    def set_scene(self, scene: Scene) -> None:
+        self.scene = scene
+        self.rebuild()
+
+    def schedule(self) -> None:
+        self._timer.start()
+
+    def rebuild(self) -> None:
+        if self.scene is None:
+            return
+        self._building = True
+        stats = self.scene.speaker_stats()
+        self.table.setRowCount(len(stats))
+        for row, (name, (count, chars)) in enumerate(stats.items()):
+            item = QTableWidgetItem(name)
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.table.setItem(row, 0, item)
+            combo = QComboBox()
+            combo.setEditable(True)
+            combo.addItems(list(voices()))
+            combo.setCurrentText(self.scene.voice_of(name))
+            combo.setToolTip("Any voice name the service accepts; the list holds ElevenLabs' "
+                             "premade voices.")
+            combo.lineEdit().editingFinished.connect(  # type: ignore[union-attr]
+                lambda n=name, c=combo: self.voice_requested.emit(n, c.currentText().strip()))
+            combo.activated.connect(
+                lambda _i, n=name, c=combo: self.voice_requested.emit(n, c.currentText().strip()))
+            self.table.setCellWidget(row, 1, combo)
+            for col, value in ((2, count), (3, chars)):
+                cell = QTableWidgetItem(str(value))
+                cell.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, cell)
+            button = QPushButton("Hear")
+            button.setIcon(icon("play"))
+            button.setToolTip("Render and play a short sample of this voice (cost shown first; "
+                              "free once cached)")
+            button.clicked.connect(lambda _c=False, n=name: self.audition_requested.emit(n))
+            self.table.setCellWidget(row, 4, button)
+        self._building = False
+
+    def _on_table_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._building or item.column() != 0:
+            return
+        old = item.data(Qt.ItemDataRole.UserRole)
+        new = item.text().strip()
+        if new and new != old:
+            self.rename_requested.emit(old, new)
+        else:
+            self._building = True
+            item.setText(old)
+            self._building = False
+
+
+class CostPanel(QWidget):
+    """Estimates in both modes, the selection's, what is cached, the balance."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.per_line = QLabel()
+        self.as_takes = QLabel()
+        self.selection = QLabel()
+        self.cached = QLabel()
+        self.render_now = QLabel()
+        self.balance = QLabel("–")
+        self.after = QLabel("–")
+        for label in (self.per_line, self.as_takes, self.selection, self.cached, self.render_now,
+                      self.balance, self.after):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Per line:", self.per_line)
+        form.addRow("As takes:", self.as_takes)
+        form.addRow("Selection:", self.selection)
+        form.addRow("Already rendered:", self.cached)
+        form.addRow("<b>Render now:</b>", self.render_now)
+        form.addRow("Balance:", self.balance)
+        form.addRow("After render:", self.after)
+        note = QLabel("Estimates: 1 credit minimum per request, 28 per 1,000 characters.")
+        note.setWordWrap(True)
+        note.setEnabled(False)
+        form.addRow(note)
+        self.balance_value: float | None = None
+
+    def show_figures(self, costs: CostTracker, selection: tuple[Fraction, Fraction] | None,
+                     n_selected: int, cached: Fraction, mode: str) -> Fraction:
+        self.per_line.setText(f"{format_credits(costs.lines_total)} · {costs.lines_requests} req.")
+        self.as_takes.setText(f"{format_credits(costs.take_total)} · {costs.take_requests} req.")
+        if selection and n_selected:
+            self.selection.setText(f"{format_credits(selection[0 if mode == 'lines' else 1])} "
+                                   f"· {n_selected} line{'s' if n_selected != 1 else ''}")
+        else:
+            self.selection.setText("–")
+        self.cached.setText(f"{format_credits(cached)} (free)")
+        total = costs.lines_total if mode == "lines" else costs.take_total
+        now = max(Fraction(0), total - cached)
+        self.render_now.setText(f"<b>{format_credits(now)}</b> "
+                                f"({'per line' if mode == 'lines' else 'as takes'})")
+        if self.balance_value is not None:
+            self.balance.setText(f"{self.balance_value:,.2f} credits")
+            after = self.balance_value - float(now)
+            self.after.setText(f"≈ {after:,.2f} credits" + ("  ⚠ not enough" if after < 0 else ""))
+        return now
+
+
+class QueuePanel(QWidget):
+    """Requests of the current render with their progress; Cancel stops the render."""
+
+    cancel_requested = Signal()
+
+    def __init__(self, row_of: Callable[[str], int], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._row_of = row_of
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Lines", "Stage", "Progress"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.summary = QLabel("Nothing rendering.")
+        self.cancel = QPushButton("Cancel render")
+        self.cancel.setEnabled(False)
+        self.cancel.clicked.connect(self.cancel_requested)
+        bar = QHBoxLayout()
+        bar.addWidget(self.summary, 1)
+        bar.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(bar)
+        layout.addWidget(self.tree)
+        self._items: dict[str, tuple[QTreeWidgetItem, QProgressBar]] = {}
+
+    def start(self, n: int) -> None:
+        self.tree.clear()
+        self._items.clear()
+        self.cancel.setEnabled(True)
+        self.summary.setText(f"Rendering {n} request{'s' if n != 1 else ''}…")
+
+    def finish(self, text: str) -> None:
+        self.cancel.setEnabled(False)
+        self.summary.setText(text)
+
+    def on_event(self, event: RenderEvent) -> None:
+        key = event.request.key + ",".join(event.line_ids)
+        if key not in self._items:
+            rows = []
+            for line_id in event.line_ids:
+                try:
+                    rows.append(self._row_of(line_id) + 1)
+                except ValueError:
+                    continue
+            label = f"Line {rows[0]}" if len(rows) == 1 else \
+                f"Lines {rows[0]}–{rows[-1]}" if rows else "?"
+            item = QTreeWidgetItem([label, "", ""])
+            self.tree.addTopLevelItem(item)
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(12)
+            self.tree.setItemWidget(item, 2, bar)
+            self._items[key] = (item, bar)
+        item, bar = self._items[key]
+        stage = {Stage.READY: "cached" if event.cached else "ready"}.get(event.stage,
+                                                                          event.stage.value)
+        item.setText(1, stage)
+        if event.stage is Stage.FAILED:
+            item.setToolTip(1, str(event.error))
+        progress = {Stage.QUEUED: 0, Stage.SUBMITTING: 5, Stage.WAITING: 15,
+                    Stage.DOWNLOADING: 90, Stage.READY: 100}.get(event.stage)
+        if event.stage is Stage.RUNNING:
+            progress = int(20 + 65 * (event.progress or 0.3))
+        if progress is not None:
+            bar.setValue(progress)

@@ -1,0 +1,1131 @@
+"""The editor window: the scene table, cast, cost and render queue docks, menus and
+toolbar; render, play, files, autosave and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QStackedWidget,
+    QTableView,
+    QToolBar,
+    QWidget,
+)
+
+from editor import __version__
+from editor.core import sceneio
+from editor.core.catalog import detents, languages, read_resource_text
+from editor.core.importers import ImportError_, import_file
+from editor.core.planner import PlanError, PlannedRequest, build_request, plan
+from editor.core.pricing import CostTracker, format_credits
+from editor.core.scene import Line, Scene, SceneError
+from editor.engine.audio import ExportError, assemble, decode, write
+from editor.engine.cache import AudioCache, default_state_dir
+from editor.engine.errors import BILLING_URL, ServiceError
+from editor.engine.journal import Journal
+from editor.engine.keystore import KeyStoreError, get_key, key_from_environment
+from editor.engine.render import RenderEngine, RenderEvent, RenderOutcome, Stage
+from editor.engine.service import ServiceSession, open_service
+from editor.engine.status import LineState, StatusBook
+from editor.ui import commands as cmd
+from editor.ui.delegates import (
+    ChoiceDelegate,
+    LineDelegate,
+    SpeakerDelegate,
+    language_choices,
+    stability_choices,
+)
+from editor.ui.docks import CastPanel, CostPanel, QueuePanel
+from editor.ui.icons import icon
+from editor.ui.player import Player
+from editor.ui.recovery import RecoveryFile
+from editor.ui.scenemodel import (
+    COL_CREDITS,
+    COL_LANGUAGE,
+    COL_LENGTH,
+    COL_NUMBER,
+    COL_SPEAKER,
+    COL_STABILITY,
+    COL_STATUS,
+    COL_TEXT,
+    SceneTableModel,
+)
+from editor.ui.settings import Settings
+from editor.ui.tasks import AsyncRunner
+
+log = logging.getLogger(__name__)
+SAMPLE = "samples/night-ferry.castline"
+AUTOSAVE_MS = 30_000
+FILTER = "Castline scenes (*.castline)"
+
+
+class SceneView(QTableView):
+    """The table: Space plays, Esc stops, Delete removes, Enter edits the line."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__()
+        self.win = window
+
+    def keyPressEvent(self, e: Any) -> None:  # noqa: N802 - Qt API
+        if self.state() != QAbstractItemView.State.EditingState:
+            if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers():
+                index = self.currentIndex()
+                if index.isValid():
+                    self.edit(self.model().index(index.row(), COL_TEXT))
+                    return
+        super().keyPressEvent(e)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: Settings, *, sandbox: bool = False,
+                 cache_root: Path | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.force_sandbox = sandbox
+        self.runner = AsyncRunner(self)
+        self.player = Player(self)
+        self.undo = QUndoStack(self)
+        self.scene = Scene()
+        self.path: Path | None = None
+        self._external_dirty = False
+        self.session: ServiceSession | None = None
+        self._session_sandbox: bool | None = None
+        self._render_task: asyncio.Task[Any] | None = None
+        self._play_queue: list[tuple[str, Path]] = []
+        self._cache_root = cache_root
+        self.caches: dict[bool, AudioCache] = {}
+        self.journal = Journal(default_state_dir() / "journal.jsonl")
+        self.recovery = RecoveryFile(None)
+        self._cached_cost = Fraction(0)
+
+        self.setWindowIcon(icon("castline"))
+        self.resize(1280, 800)
+        self._build_table()
+        self._build_docks()
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        self.autosave = QTimer(self, interval=AUTOSAVE_MS)
+        self.autosave.timeout.connect(self._on_autosave_timeout)
+        self.autosave.start()
+        self.undo.cleanChanged.connect(self._update_title)
+        self.undo.indexChanged.connect(self._on_undo_index_changed)
+        self.player.finished.connect(self._on_player_finished)
+        self.player.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.runner.failed.connect(self._on_runner_failed)
+        self._cost_timer = QTimer(self, singleShot=True, interval=0)
+        self._cost_timer.timeout.connect(self.update_costs)
+        self._rows_timer = QTimer(self, singleShot=True, interval=50)
+        self._rows_timer.timeout.connect(self._resize_rows)
+        self.view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
+        self.set_scene(Scene(), None)
+        self.resizeDocks([self.docks["cast"], self.docks["cost"]], [330, 330],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["queue"]], [150], Qt.Orientation.Vertical)
+        self._restore_layout()
+
+    # --- building ---------------------------------------------------------------------------
+
+    def _build_table(self) -> None:
+        self.view = SceneView(self)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                  | QAbstractItemView.EditTrigger.EditKeyPressed
+                                  | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        self.view.setWordWrap(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setDragEnabled(True)
+        self.view.setAcceptDrops(True)
+        self.view.setDropIndicatorShown(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.view.setTabKeyNavigation(True)
+        self.view.verticalHeader().hide()
+        self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.view.clicked.connect(self._on_view_clicked)
+        self.line_delegate = LineDelegate(self.view)
+        self.view.setItemDelegateForColumn(COL_TEXT, self.line_delegate)
+        self.view.setItemDelegateForColumn(COL_SPEAKER, SpeakerDelegate(lambda: self.scene, self.view))
+        self.view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), self.view))
+        self.view.setItemDelegateForColumn(COL_LANGUAGE, ChoiceDelegate(language_choices(), self.view))
+        self.empty_hint = QLabel(
+            "<h2>An empty scene</h2><p>Press <b>Ctrl+Return</b> to add a line, "
+            "<b>Ctrl+I</b> to import a Fountain, text or CSV script, or <b>Ctrl+O</b> to open a "
+            "scene.</p>")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setEnabled(False)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.view)
+        self.stack.addWidget(self.empty_hint)
+        self.setCentralWidget(self.stack)
+
+    def _build_docks(self) -> None:
+        self.cast_panel = CastPanel()
+        self.cast_panel.rename_requested.connect(self._on_cast_rename_requested)
+        self.cast_panel.voice_requested.connect(self._on_cast_voice_requested)
+        self.cast_panel.audition_requested.connect(self._on_cast_audition_requested)
+        self.cost_panel = CostPanel()
+        self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))
+        self.queue_panel.cancel_requested.connect(self.cancel_render)
+        self.docks = {}
+        for name, title, widget, area in (
+                ("cast", "Cast", self.cast_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                ("cost", "Cost", self.cost_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                ("queue", "Render queue", self.queue_panel, Qt.DockWidgetArea.BottomDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock-{name}")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.docks[name] = dock
+
+    def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "",
+                icon_name: str | None = None, context: Qt.ShortcutContext | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+                              if shortcut else tip)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if context is not None:
+            action.setShortcutContext(context)
+            self.view.addAction(action)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        k = QKeySequence.StandardKey
+        a = self._action
+        self.act_new = a("&New", self.new_scene, k.New)
+        self.act_open = a("&Open…", self.open_dialog, k.Open)
+        self.act_save = a("&Save", self.save, k.Save)
+        self.act_save_as = a("Save &As…", self.save_as, k.SaveAs)
+        self.act_revert = a("&Revert to Saved", self.revert)
+        self.act_import = a("&Import Script…", self.import_dialog, "Ctrl+I",
+                            "Import a Fountain, plain-text or CSV script")
+        self.act_export = a("&Export Audio…", self.export_dialog, "Ctrl+E",
+                            "Write the scene's audio to a WAV, FLAC or MP3 file")
+        self.act_settings = a("&Settings…", self.settings_dialog, k.Preferences)
+        if self.act_settings.shortcut().isEmpty():
+            self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
+        self.act_quit = a("&Quit", self.close, k.Quit)
+        self.act_undo = self.undo.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(k.Undo)
+        self.act_redo = self.undo.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcut(k.Redo)
+        self.act_insert_below = a("Insert Line &Below", self.insert_below, "Ctrl+Return",
+                                  "A new line after the current one, ready to type")
+        self.act_insert_above = a("Insert Line &Above", self.insert_above, "Ctrl+Shift+Return")
+        self.act_delete = a("&Delete Lines", self.delete_rows, "Ctrl+Backspace")
+        self.act_duplicate = a("D&uplicate Lines", self.duplicate_rows, "Ctrl+D")
+        self.act_move_up = a("Move &Up", lambda: self.move_rows(-1), "Alt+Up")
+        self.act_move_down = a("Move Do&wn", lambda: self.move_rows(1), "Alt+Down")
+        self.act_split = a("S&plit Line at Cursor", self.split_line, "Ctrl+K",
+                           "Split the line being edited at the text cursor")
+        self.act_merge = a("&Merge with Next Line", self.merge_line, "Ctrl+J")
+        self.act_set_speaker = a("Set Spea&ker of Selection…", self.set_speaker_dialog, "Ctrl+Shift+K")
+        self.act_set_language = a("Set &Language of Selection…", self.set_language_dialog, "Ctrl+Shift+L")
+        self.stability_actions = []
+        for i, (label, value) in enumerate(stability_choices()):
+            self.stability_actions.append(a(label.replace(" (", " (", 1),
+                                            lambda _c=False, v=value: self.set_selection("stability", v),
+                                            f"Ctrl+{i}"))
+        self.act_render_scene = a("Render &Scene", self.render_scene, "Ctrl+R",
+                                  "Render every line that is not ready yet", "render")
+        self.act_render_selection = a("Render Se&lection", self.render_selection, "Ctrl+Shift+R",
+                                      "Render the selected lines")
+        self.act_rerender = a("Re-render &Line", self.rerender_line, "Ctrl+Alt+R",
+                              "Render the current line again (a new, paid take)")
+        self.act_cancel = a("&Cancel Render", self.cancel_render, "Ctrl+.")
+        self.act_play_line = a("&Play Line", self.play_current, "Space", "Hear the current line",
+                               "play", Qt.ShortcutContext.WidgetShortcut)
+        self.act_play_scene = a("Play Scene from &Here", self.play_scene_from_current, "Ctrl+Space",
+                                "Play from the current line to the end")
+        self.act_stop = a("S&top", self.stop_playback, "Esc", "Stop playback", "stop",
+                          Qt.ShortcutContext.WidgetShortcut)
+        self.act_delete_key = a("Delete", self.delete_rows, QKeySequence.StandardKey.Delete,
+                                context=Qt.ShortcutContext.WidgetShortcut)
+        self.act_credits = a("Get &Credits…", lambda: QDesktopServices.openUrl(QUrl(BILLING_URL)),
+                             tip="Open API in One's billing page in the browser")
+        self.act_about = a("&About Castline", self.about)
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        m = bar.addMenu("&File")
+        m.addActions([self.act_new, self.act_open])
+        self.recent_menu = m.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addActions([self.act_save, self.act_save_as, self.act_revert])
+        m.addSeparator()
+        m.addActions([self.act_import, self.act_export])
+        m.addSeparator()
+        m.addActions([self.act_settings, self.act_quit])
+        m = bar.addMenu("&Edit")
+        m.addActions([self.act_undo, self.act_redo])
+        m.addSeparator()
+        m.addActions([self.act_insert_below, self.act_insert_above, self.act_duplicate,
+                      self.act_delete, self.act_move_up, self.act_move_down, self.act_split,
+                      self.act_merge])
+        m.addSeparator()
+        m.addAction(self.act_set_speaker)
+        sm = m.addMenu("Set S&tability of Selection")
+        sm.addActions(self.stability_actions)
+        m.addAction(self.act_set_language)
+        m = bar.addMenu("&Render")
+        m.addActions([self.act_render_scene, self.act_render_selection, self.act_rerender,
+                      self.act_cancel])
+        m = bar.addMenu("&Play")
+        m.addActions([self.act_play_line, self.act_play_scene, self.act_stop])
+        m = bar.addMenu("&View")
+        for dock in self.docks.values():
+            m.addAction(dock.toggleViewAction())
+        m = bar.addMenu("&Help")
+        m.addActions([self.act_credits, self.act_about])
+
+        tb = QToolBar("Main")
+        tb.setObjectName("toolbar-main")
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(tb)
+        tb.addAction(self.act_render_scene)
+        tb.addAction(self.act_render_selection)
+        self.mode_combo = QComboBox()
+        self.mode_combo.addItem("Per line", "lines")
+        self.mode_combo.addItem("As takes", "take")
+        self.mode_combo.setToolTip("Per line: one request per line. As takes: consecutive lines "
+                                   "sharing stability and language are sent together (cheaper "
+                                   "for short lines, performed as a dialogue).")
+        self.mode_combo.setCurrentIndex(1 if self.settings.get("render/mode") == "take" else 0)
+        self.mode_combo.currentIndexChanged.connect(self._on_mode_combo_changed)
+        tb.addWidget(QLabel(" Mode: "))
+        tb.addWidget(self.mode_combo)
+        tb.addSeparator()
+        tb.addAction(self.act_play_line)
+        tb.addAction(self.act_play_scene)
+        tb.addAction(self.act_stop)
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setFixedWidth(100)
+        self.volume.setToolTip("Volume")
+        self.volume.setValue(int(self.settings.get("player/volume")))
+        self.player.set_volume(self.volume.value() / 100)
+        self.volume.valueChanged.connect(self._on_volume_changed)
+        tb.addWidget(QLabel("  Volume "))
+        tb.addWidget(self.volume)
+        self.service_label = QLabel()
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy())
+        tb.addWidget(spacer)
+        tb.addWidget(self.service_label)
+
+    # --- scene lifecycle -----------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return str(self.mode_combo.currentData())
+
+    @property
+    def sandbox(self) -> bool:
+        return self.force_sandbox or bool(self.settings.get("service/sandbox"))
+
+    def cache(self) -> AudioCache:
+        key = self.sandbox
+        if key not in self.caches:
+            self.caches[key] = AudioCache(self._cache_root, namespace="sandbox" if key else None)
+        return self.caches[key]
+
+    def set_scene(self, scene: Scene, path: Path | None, *, dirty: bool = False) -> None:
+        old_model = getattr(self, "model", None)
+        if old_model is not None:
+            old_model.detach()
+            self.costs.close()
+            self.scene.remove_listener(self._on_scene_changed)
+        self.undo.clear()
+        self.scene, self.path = scene, path
+        self._external_dirty = dirty
+        self.costs = CostTracker(scene)
+        self.book = StatusBook(scene, self.cache())
+        self.model = SceneTableModel(scene, self.costs, self.book, self._commit_cell)
+        self.model.rows_dropped.connect(self._on_model_rows_dropped)
+        scene.add_listener(self._on_scene_changed)
+        self.view.setModel(self.model)
+        self.view.selectionModel().selectionChanged.connect(lambda *_: self._cost_timer.start())
+        self.view.selectionModel().currentRowChanged.connect(lambda *_: self._update_actions())
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_NUMBER, 48), (COL_SPEAKER, 96), (COL_STABILITY, 108),
+                           (COL_LANGUAGE, 104), (COL_STATUS, 116), (COL_LENGTH, 56),
+                           (COL_CREDITS, 60)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.view.setColumnWidth(col, width)
+        self._resize_rows()
+        self.model.rowsInserted.connect(lambda *_: self._resize_rows())
+        self.model.dataChanged.connect(self._on_model_data_changed)
+        self.cast_panel.set_scene(scene)
+        self.recovery.discard() if not dirty else None
+        self.recovery = RecoveryFile(path)
+        self._recompute_cached()
+        self.update_costs()
+        self._update_title()
+        self._update_actions()
+        if scene.lines:
+            self.view.setCurrentIndex(self.model.index(0, COL_TEXT))
+
+    def _resize_rows(self) -> None:
+        if len(self.scene) <= 2000:
+            self.view.resizeRowsToContents()
+
+    def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Any = ()) -> None:
+        if top.row() == bottom.row():
+            self.view.resizeRowToContents(top.row())
+
+    def _on_scene_changed(self, event: Any, phase: str) -> None:
+        if phase != "after":
+            return
+        self.cast_panel.schedule()
+        self._cost_timer.start()
+        self._update_actions()
+
+    @property
+    def modified(self) -> bool:
+        return self._external_dirty or not self.undo.isClean()
+
+    def _update_title(self) -> None:
+        name = self.path.name if self.path else "Untitled scene"
+        self.setWindowTitle(f"{name}[*] — Castline")
+        self.setWindowModified(self.modified)
+
+    def _on_undo_index_changed(self) -> None:
+        self._update_title()
+
+    def _update_actions(self) -> None:
+        has = bool(self.scene.lines)
+        self.stack.setCurrentIndex(0 if has else 1)
+        for act in (self.act_delete, self.act_duplicate, self.act_move_up, self.act_move_down,
+                    self.act_merge, self.act_render_selection, self.act_rerender,
+                    self.act_play_line, self.act_play_scene, self.act_render_scene):
+            act.setEnabled(has)
+
+    def _update_service_label(self) -> None:
+        self.service_label.setText("  Sandbox service (stand-in voices, no credits)  "
+                                   if self.sandbox else "  API in One  ")
+
+    # --- costs -------------------------------------------------------------------------------
+
+    def _recompute_cached(self) -> None:
+        total = Fraction(0)
+        for row, line in enumerate(self.scene.lines):
+            if self.book.status(line).state is LineState.READY:
+                total += self.costs.line_cost(row)
+        self._cached_cost = total
+
+    def update_costs(self) -> Fraction:
+        self._recompute_cached()
+        rows = self.selected_rows()
+        selection = self.costs.selection_cost(rows) if rows else None
+        now = self.cost_panel.show_figures(self.costs, selection, len(rows), self._cached_cost,
+                                           self.mode)
+        self._update_service_label()
+        counts = self.book.counts()
+        self.status_label.setText(
+            f"{len(self.scene)} lines · {counts[LineState.READY]} ready · "
+            f"{self.costs.characters:,} characters")
+        return now
+
+    # --- selection helpers -----------------------------------------------------------------------
+
+    def selected_rows(self) -> list[int]:
+        sm = self.view.selectionModel()
+        if sm is None:
+            return []
+        rows = sorted({i.row() for i in sm.selectedIndexes()})
+        if not rows and self.view.currentIndex().isValid():
+            rows = [self.view.currentIndex().row()]
+        return rows
+
+    def current_row(self) -> int | None:
+        index = self.view.currentIndex()
+        return index.row() if index.isValid() else None
+
+    def select_rows(self, rows: list[int], column: int = COL_TEXT) -> None:
+        if not rows:
+            return
+        sm = self.view.selectionModel()
+        sm.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for r in rows:
+            sm.select(self.model.index(r, 0), flags)
+        sm.setCurrentIndex(self.model.index(rows[0], column), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.view.scrollTo(self.model.index(rows[0], column))
+
+    # --- edits: each is one undo command ----------------------------------------------------------
+
+    def _commit_cell(self, row: int, field: str, value: Any) -> None:
+        self.undo.push(cmd.SetFieldCommand(self.scene, [row], field, [value]))
+
+    def _new_line_speaker(self, row: int | None) -> str:
+        if row is None or not self.scene.lines:
+            return next(iter(self.scene.cast), "SPEAKER")
+        current = self.scene.lines[row].speaker
+        before = self.scene.lines[row - 1].speaker if row > 0 else None
+        if before and before != current:
+            return before  # dialogue alternates: the next line is the other speaker's
+        others = [n for n in self.scene.cast if n != current]
+        return others[0] if others else current
+
+    def insert_below(self) -> None:
+        row = self.current_row()
+        at = len(self.scene) if row is None else row + 1
+        self._insert_at(at, self._new_line_speaker(row))
+
+    def insert_above(self) -> None:
+        row = self.current_row()
+        at = 0 if row is None else row
+        self._insert_at(at, self._new_line_speaker(row) if row is not None else "SPEAKER")
+
+    def _insert_at(self, at: int, speaker: str) -> None:
+        line = self.scene.new_line(speaker, "")
+        self.undo.push(cmd.InsertLinesCommand(self.scene, at, [line]))
+        self.select_rows([at])
+        self.view.edit(self.model.index(at, COL_TEXT))
+
+    def delete_rows(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.undo.push(cmd.DeleteLinesCommand(self.scene, rows))
+            if self.scene.lines:
+                self.select_rows([min(rows[0], len(self.scene) - 1)])
+
+    def duplicate_rows(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        copies = [self.scene.new_line(self.scene.lines[r].speaker, self.scene.lines[r].text,
+                                      stability=self.scene.lines[r].stability,
+                                      language_code=self.scene.lines[r].language_code) for r in rows]
+        at = rows[-1] + 1
+        self.undo.push(cmd.InsertLinesCommand(self.scene, at, copies,
+                                              "Duplicate line" if len(rows) == 1 else
+                                              f"Duplicate {len(rows)} lines"))
+        self.select_rows(list(range(at, at + len(copies))))
+
+    def move_rows(self, step: int) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        if (step < 0 and rows[0] == 0) or (step > 0 and rows[-1] == len(self.scene) - 1):
+            return
+        dest = rows[0] - 1 if step < 0 else rows[-1] + 2
+        self._move(rows, dest, "Move up" if step < 0 else "Move down")
+
+    def _move(self, rows: list[int], dest: int, label: str) -> None:
+        order = cmd.move_order(self.scene, rows, dest)
+        if order == list(range(len(self.scene))):
+            return
+        ids = [self.scene.lines[r].id for r in rows]
+        self.undo.push(cmd.ReorderCommand(self.scene, order, label))
+        self.select_rows(sorted(self.scene.row_of(i) for i in ids), self.view.currentIndex().column()
+                         if self.view.currentIndex().isValid() else COL_TEXT)
+
+    def _on_model_rows_dropped(self, rows: list[int], dest: int) -> None:
+        QTimer.singleShot(0, lambda: self._move(rows, dest, "Move lines"))
+
+    def _open_line_editor(self) -> Any:
+        editor = self.view.indexWidget(self.view.currentIndex())
+        if editor is None:
+            editor = self.view.focusWidget()
+        return editor if hasattr(editor, "textCursor") else None
+
+    def split_line(self) -> None:
+        row = self.current_row()
+        editor = self._open_line_editor()
+        if row is None or editor is None:
+            self.statusBar().showMessage("Edit a line (Enter) and put the cursor where it should "
+                                         "be split, then press Ctrl+K.", 6000)
+            return
+        position = editor.textCursor().position()
+        text = editor.toPlainText()
+        self.view.closePersistentEditor(self.view.currentIndex())
+        self.line_delegate.commitData.emit(editor)
+        self.line_delegate.closeEditor.emit(editor)
+        if text != self.scene.lines[row].text:
+            self._commit_cell(row, "text", text)
+        if not 0 < position < len(self.scene.lines[row].text):
+            self.statusBar().showMessage("Put the cursor inside the text to split the line.", 5000)
+            return
+        self.undo.push(cmd.SplitLineCommand(self.scene, row, position))
+        self.select_rows([row + 1])
+
+    def merge_line(self) -> None:
+        row = self.current_row()
+        if row is None or row + 1 >= len(self.scene):
+            self.statusBar().showMessage("The last line has no next line to merge with.", 5000)
+            return
+        self.undo.push(cmd.MergeLinesCommand(self.scene, row))
+        self.select_rows([row])
+
+    def set_selection(self, field: str, value: Any) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.undo.push(cmd.SetFieldCommand(self.scene, rows, field, [value] * len(rows)))
+
+    def set_speaker_dialog(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        name, ok = QInputDialog.getItem(self, "Set speaker", f"Speaker of {len(rows)} line(s):",
+                                        list(self.scene.cast), 0, True)
+        if ok and name.strip():
+            self.set_selection("speaker", name.strip())
+
+    def set_language_dialog(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        choices = language_choices()
+        label, ok = QInputDialog.getItem(self, "Set language", f"Language of {len(rows)} line(s):",
+                                         [c[0] for c in choices], 0, False)
+        if ok:
+            self.set_selection("language_code", dict(choices)[label])
+
+    def _on_cast_rename_requested(self, old: str, new: str) -> None:
+        verb = "Merge" if new in self.scene.cast else "Rename"
+        self.undo.push(cmd.CastCommand(self.scene, f"{verb} {old} → {new}", "rename", old, new))
+
+    def _on_cast_voice_requested(self, speaker: str, voice: str) -> None:
+        if speaker in self.scene.cast and self.scene.voice_of(speaker) != voice:
+            self.undo.push(cmd.CastCommand(self.scene, f"Voice of {speaker}", "voice", speaker, voice))
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def confirm_discard(self) -> bool:
+        if not self.modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes",
+            f"Save the changes to {self.path.name if self.path else 'this scene'}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_scene(self) -> None:
+        if self.confirm_discard():
+            self.recovery.discard()
+            self.set_scene(Scene(), None)
+
+    def open_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        name, _ = QFileDialog.getOpenFileName(self, "Open scene", str(self._last_dir()), FILTER)
+        if name:
+            self.open_path(Path(name))
+
+    def _last_dir(self) -> Path:
+        return self.path.parent if self.path else Path.home()
+
+    def open_path(self, path: Path) -> bool:
+        try:
+            scene = sceneio.load(path)
+        except sceneio.SceneFileError as e:
+            QMessageBox.warning(self, "Cannot open the scene", str(e))
+            return False
+        self.recovery.discard()
+        self.set_scene(scene, path)
+        self.settings.add_recent(str(path.resolve()))
+        return True
+
+    def open_sample(self) -> None:
+        scene = sceneio.loads(read_resource_text(SAMPLE), "night-ferry.castline")
+        self.set_scene(scene, None)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.settings.get("files/recent"):
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _c=False, path=p: self.confirm_discard() and
+                                  self.open_path(Path(path)))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent scenes").setEnabled(False)
+
+    def save(self) -> bool:
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self) -> bool:
+        suggested = self.path or self._last_dir() / f"{self.scene.title or 'Scene'}.castline"
+        name, _ = QFileDialog.getSaveFileName(self, "Save scene", str(suggested), FILTER)
+        if not name:
+            return False
+        path = Path(name)
+        if path.suffix != ".castline":
+            path = path.with_suffix(".castline")
+        return self._save_to(path)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            sceneio.save(self.scene, path)
+        except OSError as e:
+            QMessageBox.critical(self, "Could not save", f"{path}: {e.strerror or e}. The previous "
+                                 "file is unchanged and your edits are still here; free some space "
+                                 "or choose another folder.")
+            return False
+        if self.path != path:
+            self.recovery.discard()
+            self.recovery = RecoveryFile(path)
+        self.path = path
+        self.undo.setClean()
+        self._external_dirty = False
+        self.recovery.discard()
+        self.settings.add_recent(str(path.resolve()))
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        return True
+
+    def revert(self) -> None:
+        if self.path and (not self.modified or QMessageBox.question(
+                self, "Revert", "Discard all changes since the last save?")
+                == QMessageBox.StandardButton.Yes):
+            self.open_path(self.path)
+
+    def import_dialog(self) -> None:
+        if not self.confirm_discard():
+            return
+        name, _ = QFileDialog.getOpenFileName(self, "Import script", str(self._last_dir()),
+                                              "Scripts (*.fountain *.txt *.csv)")
+        if not name:
+            return
+        try:
+            scene = import_file(Path(name))
+        except ImportError_ as e:
+            QMessageBox.warning(self, "Cannot import", str(e))
+            return
+        self.set_scene(scene, None, dirty=True)
+        self.statusBar().showMessage(f"Imported {len(scene)} lines from {Path(name).name}", 6000)
+
+    def _on_autosave_timeout(self) -> None:
+        if self.modified:
+            self.save_recovery()
+
+    def save_recovery(self) -> None:
+        try:
+            self.recovery.save(self.scene)
+        except OSError as e:
+            self.statusBar().showMessage(f"Autosave failed: {e.strerror or e}", 8000)
+
+    # --- the service ---------------------------------------------------------------------------
+
+    async def ensure_service(self) -> ServiceSession:
+        want_sandbox = self.sandbox
+        if self.session is not None and self._session_sandbox == want_sandbox:
+            return self.session
+        if self.session is not None:
+            await self.session.aclose()
+            self.session = None
+        if want_sandbox:
+            self.session = await open_service(sandbox=True, latency=0.4)
+        else:
+            key = key_from_environment()
+            if key is None:
+                try:
+                    key = await asyncio.to_thread(get_key)
+                except KeyStoreError as e:
+                    raise ServiceError(str(e)) from None
+            base = str(self.settings.get("service/base_url"))
+            callback = str(self.settings.get("service/callback_url")) or None
+            self.session = await open_service(base_url=base, key=key or "",
+                                              callback_url=callback) if key else None
+            if self.session is None:
+                raise ServiceError("No API key is set. Add one in Settings (it is kept in the "
+                                   "system keyring), or turn on the sandbox to try Castline "
+                                   "without one.")
+        self._session_sandbox = want_sandbox
+        self.book.cache = self.cache()
+        self.runner.run(self._refresh_balance(), "balance").start()
+        return self.session
+
+    async def _refresh_balance(self) -> None:
+        if self.session is None:
+            return
+        try:
+            self.cost_panel.balance_value = await self.session.client.balance()
+        except ServiceError:
+            self.cost_panel.balance_value = None
+        self.update_costs()
+
+    async def shutdown(self) -> None:
+        self.player.stop()
+        await self.runner.cancel_all()
+        if self._render_task is not None:
+            self._render_task.cancel()
+        if self.session is not None:
+            await self.session.aclose()
+            self.session = None
+
+    # --- render ----------------------------------------------------------------------------------
+
+    def render_scene(self) -> None:
+        self.start_render(None)
+
+    def render_selection(self) -> None:
+        self.start_render(self.selected_rows())
+
+    def rerender_line(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.start_render([row], force=True)
+
+    def start_render(self, rows: list[int] | None, *, force: bool = False,
+                     then_play: str | None = None) -> asyncio.Task[Any] | None:
+        if self._render_task is not None and not self._render_task.done():
+            self.statusBar().showMessage("A render is already running; wait or cancel it.", 5000)
+            return None
+        op = self.runner.run(self._render(rows, force, then_play), "render")
+        op.failure(self._on_render_failed).start()
+        self._render_task = op.task
+        return op.task
+
+    def _requests(self, rows: list[int] | None) -> list[PlannedRequest]:
+        return plan(self.scene, self.mode, rows)
+
+    async def _render(self, rows: list[int] | None, force: bool, then_play: str | None) -> RenderOutcome | None:
+        try:
+            requests = self._requests(rows)
+        except PlanError as e:
+            QMessageBox.warning(self, "Cannot render", str(e))
+            return None
+        cache = self.cache()
+        if not force:
+            # Lines already ready (rendered in either mode) need nothing.
+            ready = {ln.id for ln in self.scene.lines
+                     if self.book.status(ln).state is LineState.READY}
+            requests = [r for r in requests if not set(r.line_ids) <= ready]
+        if not requests:
+            self.statusBar().showMessage("Everything selected is already rendered.", 4000)
+            if then_play:
+                self._play_line_id(then_play)
+            return None
+        if force:
+            for r in requests:
+                # A re-render is a new take: move the old audio aside so the request is sent.
+                old = cache.get(r.key)
+                if old is not None:
+                    old.rename(old.with_name(old.stem + f".take-{int(asyncio.get_running_loop().time())}{old.suffix}"))
+        to_pay = sum((r.cost for r in requests if r.key not in cache), Fraction(0))
+        budget = float(self.settings.get("render/budget"))
+        if not self.sandbox and float(to_pay) > budget:
+            answer = QMessageBox.question(
+                self, "Confirm render",
+                f"This render costs {format_credits(to_pay)} ({len(requests)} requests), above "
+                f"your budget of {budget:g} credits set in Settings. Render?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return None
+        if self.modified:
+            self.save_recovery()
+        session = await self.ensure_service()
+        engine = RenderEngine(session.client, self.cache(), self.journal,
+                              jobs=int(self.settings.get("render/jobs")))
+        self.queue_panel.start(len(requests))
+        self.docks["queue"].show()
+        outcome = await engine.run(requests, self._on_render_event, self._confirm_resend)
+        failed = len(outcome.errors)
+        if failed:
+            first = next(iter(outcome.errors.values()))
+            self.queue_panel.finish(f"{failed} request(s) failed: {first}")
+            self.statusBar().showMessage(f"{failed} request(s) failed: {first}", 15000)
+        else:
+            self.queue_panel.finish(f"Done: {outcome.submitted} sent, {outcome.from_cache} from "
+                                    f"cache, {outcome.resumed} resumed.")
+            self.statusBar().showMessage("Render finished.", 5000)
+        self.update_costs()
+        self.runner.run(self._refresh_balance(), "balance").start()
+        if then_play:
+            self._play_line_id(then_play)
+        return outcome
+
+    def _on_render_event(self, event: RenderEvent) -> None:
+        ids = self.book.on_event(event)
+        self.model.refresh_ids(ids)
+        self.queue_panel.on_event(event)
+        if event.stage is Stage.FAILED:
+            rows = ", ".join(str(self.scene.row_of(i) + 1) for i in ids if self._has(i))
+            self.statusBar().showMessage(f"Line {rows} failed: {event.error}", 15000)
+        if event.stage in (Stage.READY, Stage.FAILED):
+            self._cost_timer.start()
+
+    def _has(self, line_id: str) -> bool:
+        try:
+            self.scene.row_of(line_id)
+        except SceneError:
+            return False
+        return True
+
+    async def _confirm_resend(self, request: PlannedRequest) -> bool:
+        rows = ", ".join(str(self.scene.row_of(i) + 1) for i in request.line_ids if self._has(i))
+        answer = QMessageBox.question(
+            self, "Send again?",
+            f"An earlier render was interrupted just as line {rows} was sent, so it may already "
+            f"have been charged ({format_credits(request.cost)}). Send it again?")
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _on_render_failed(self, error: BaseException) -> None:
+        self.queue_panel.finish(f"Render failed: {error}")
+        QMessageBox.warning(self, "Render failed", str(error))
+
+    def cancel_render(self) -> None:
+        if self._render_task is not None and not self._render_task.done():
+            self._render_task.cancel()
+            self.book.forget_live()
+            self.model.refresh_all()
+            self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
+                                    "next render without paying again.")
+
+    def _on_runner_failed(self, label: str, error: object) -> None:
+        self.statusBar().showMessage(f"{label}: {error}", 10000)
+
+    # --- play --------------------------------------------------------------------------------------
+
+    def play_current(self) -> None:
+        row = self.current_row()
+        if row is None:
+            return
+        if self.model.playing_id == self.scene.lines[row].id and self.player.playing:
+            self.stop_playback()
+            return
+        self._play_queue = []
+        self.play_row(row)
+
+    def play_row(self, row: int) -> None:
+        line = self.scene.lines[row]
+        status = self.book.status(line)
+        if status.state is LineState.READY and status.path is not None:
+            self._play_line_id(line.id)
+        elif status.state in (LineState.QUEUED, LineState.RENDERING):
+            self.statusBar().showMessage("This line is rendering; it plays when ready.", 4000)
+        else:
+            self.start_render([row], then_play=line.id)
+
+    def _play_line_id(self, line_id: str) -> None:
+        if not self._has(line_id):
+            return
+        status = self.book.status(self.scene.line_by_id(line_id))
+        if status.path is None:
+            return
+        if self.player.play(status.path):
+            self.model.set_playing(line_id)
+
+    def play_scene_from_current(self) -> None:
+        start = self.current_row() or 0
+        queue: list[tuple[str, Path]] = []
+        missing = []
+        last_path: Path | None = None
+        for line in self.scene.lines[start:]:
+            status = self.book.status(line)
+            if status.state is LineState.READY and status.path is not None:
+                if status.path != last_path:  # a take holds several lines: play it once
+                    queue.append((line.id, status.path))
+                last_path = status.path
+            elif line.text.strip():
+                missing.append(line)
+        if missing:
+            self.statusBar().showMessage(f"{len(missing)} line(s) from here are not rendered yet "
+                                         "and are skipped; render the scene first (Ctrl+R).", 8000)
+        if not queue:
+            return
+        self._play_queue = queue[1:]
+        self._play_line_id(queue[0][0])
+
+    def _on_player_finished(self, path: str) -> None:
+        if self._play_queue:
+            line_id, _ = self._play_queue.pop(0)
+            QTimer.singleShot(int(self.settings.get("render/gap_ms")),
+                              lambda: self._continue_scene(line_id))
+        else:
+            self.model.set_playing(None)
+
+    def _continue_scene(self, line_id: str) -> None:
+        if self.model.playing_id is None:
+            return  # stopped meanwhile
+        self._play_line_id(line_id)
+        if self._has(line_id):
+            self.view.scrollTo(self.model.index(self.scene.row_of(line_id), COL_TEXT))
+
+    def stop_playback(self) -> None:
+        self._play_queue = []
+        self.player.stop()
+        self.model.set_playing(None)
+
+    def _on_volume_changed(self, value: int) -> None:
+        self.player.set_volume(value / 100)
+        self.settings.set("player/volume", value)
+
+    def _on_view_clicked(self, index: QModelIndex) -> None:
+        if index.column() == COL_NUMBER:
+            self.view.setCurrentIndex(index)
+            self.play_current()
+
+    def _on_mode_combo_changed(self) -> None:
+        self.settings.set("render/mode", self.mode)
+        self.update_costs()
+
+    # --- audition ---------------------------------------------------------------------------------
+
+    def _on_cast_audition_requested(self, speaker: str) -> None:
+        sample = Scene(model=self.scene.model, stability=self.scene.stability,
+                       language_code=self.scene.language_code)
+        sample.insert_lines(0, [sample.new_line(speaker, f"[curious] Hello, I'm {speaker.title()}. "
+                                                         "This is how I sound in this scene.")])
+        sample.set_voice(speaker, self.scene.voice_of(speaker))
+        request = build_request(sample, sample.lines)
+        cached = self.cache().get(request.key)
+        if cached is None and not self.sandbox:
+            answer = QMessageBox.question(
+                self, "Hear voice", f"Render a short sample of {speaker}'s voice "
+                f"({self.scene.voice_of(speaker) or 'default'}) for {format_credits(request.cost)}?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        if cached is not None:
+            self.player.play(cached)
+            return
+
+        async def go() -> None:
+            session = await self.ensure_service()
+            engine = RenderEngine(session.client, self.cache(), self.journal, jobs=1)
+            outcome = await engine.run([request])
+            if outcome.ok:
+                self.player.play(outcome.paths[request.key])
+            else:
+                raise next(iter(outcome.errors.values()))
+
+        self.runner.run(go(), "voice sample").failure(
+            lambda e: QMessageBox.warning(self, "Voice sample failed", str(e))).start()
+
+    # --- export -------------------------------------------------------------------------------------
+
+    def export_dialog(self) -> None:
+        if not self.scene.lines:
+            return
+        suggested = (self.path.with_suffix(".wav") if self.path else
+                     self._last_dir() / f"{self.scene.title or 'Scene'}.wav")
+        name, _ = QFileDialog.getSaveFileName(self, "Export audio", str(suggested),
+                                              "WAV (*.wav);;FLAC (*.flac);;MP3 (*.mp3)")
+        if not name:
+            return
+        out = Path(name)
+        if out.suffix.lower() not in (".wav", ".flac", ".mp3"):
+            out = out.with_suffix(".wav")
+        self.runner.run(self.export_to(out), "export").failure(
+            lambda e: QMessageBox.warning(self, "Export failed", str(e))).start()
+
+    async def export_to(self, out: Path, *, ask: bool = True) -> Path | None:
+        missing = [ln for ln in self.scene.lines if ln.text.strip()
+                   and self.book.status(ln).state is not LineState.READY]
+        if missing:
+            rows = [self.scene.row_of(ln.id) for ln in missing]
+            cost = sum((r.cost for r in plan(self.scene, self.mode, rows)), Fraction(0))
+            if ask:
+                box = QMessageBox(QMessageBox.Icon.Question, "Lines without audio",
+                                  f"{len(missing)} line(s) have no audio yet (first: line "
+                                  f"{rows[0] + 1}).", parent=self)
+                render_btn = box.addButton(f"Render them ({format_credits(cost)})",
+                                           QMessageBox.ButtonRole.AcceptRole)
+                skip_btn = box.addButton("Skip them", QMessageBox.ButtonRole.DestructiveRole)
+                box.addButton(QMessageBox.StandardButton.Cancel)
+                box.exec()
+                if box.clickedButton() is render_btn:
+                    task = self.start_render(rows)
+                    if task is not None:
+                        await task
+                elif box.clickedButton() is not skip_btn:
+                    return None
+        paths: list[Path] = []
+        for line in self.scene.lines:
+            status = self.book.status(line)
+            if status.state is LineState.READY and status.path and (not paths or paths[-1] != status.path):
+                paths.append(status.path)
+        if not paths:
+            raise ExportError("Nothing to export: no line has audio yet.")
+        gap = int(self.settings.get("render/gap_ms"))
+
+        def work() -> None:
+            data, rate, _ = assemble([decode(p) for p in paths], gap)
+            write(out, data, rate)
+
+        await asyncio.to_thread(work)
+        self.statusBar().showMessage(f"Exported {out}", 8000)
+        return out
+
+    # --- settings, about -------------------------------------------------------------------------------
+
+    def settings_dialog(self) -> None:
+        from editor.ui.settingsdialog import SettingsDialog
+
+        dialog = SettingsDialog(self.settings, self.runner, self)
+        if dialog.exec():
+            self._update_service_label()
+            self.book.cache = self.cache()
+            self.model.refresh_all()
+            self.update_costs()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About Castline", (
+            f"<h3>Castline {__version__}</h3><p>A dialogue editor for writers: hear a scene "
+            "spoken by ElevenLabs v3 through API in One.</p><p>Castline is MIT-licensed. It uses "
+            "Qt for Python (PySide6), licensed under the LGPL v3: you may replace the Qt "
+            "libraries it ships with. It also uses httpx, qasync, keyring, platformdirs, numpy "
+            "and soundfile (libsndfile, LGPL).</p>"))
+
+    # --- window state --------------------------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self.settings.q.value("window/geometry")
+        state = self.settings.q.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.q.sync()
+        self.recovery.discard()
+        event.accept()
+
+
+def stability_menu_labels() -> list[str]:
+    return [d.name for d in detents()]
+
+
+def language_menu() -> list[tuple[str, str]]:
+    return [(lang.name, lang.code) for lang in languages()]
+
+
+def line_summary(line: Line) -> str:
+    return f"{line.speaker}: {line.text[:40]}"

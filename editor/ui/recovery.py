@@ -1,0 +1,69 @@
+"""Autosave and recovery: a copy of the unsaved scene in the state folder, offered again
+after a crash or a kill."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from editor.core import sceneio
+from editor.core.atomic import write_atomic
+from editor.core.scene import Scene
+from editor.engine.cache import default_state_dir
+
+
+def recovery_dir() -> Path:
+    d = default_state_dir() / "recovery"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    file: Path
+    original: Path | None
+    saved: float
+
+
+class RecoveryFile:
+    def __init__(self, original: Path | None) -> None:
+        self.original = original.resolve() if original else None
+        name = str(self.original) if self.original else f"untitled-{uuid.uuid4()}"
+        digest = hashlib.sha1(name.encode()).hexdigest()[:16]  # noqa: S324 - a file name
+        self.path = recovery_dir() / f"{digest}.castline"
+        self.meta = recovery_dir() / f"{digest}.json"
+
+    def save(self, scene: Scene) -> None:
+        write_atomic(self.path, sceneio.dumps(scene).encode("utf-8"))
+        write_atomic(self.meta, json.dumps({"original": str(self.original or ""),
+                                            "saved": time.time()}).encode())
+
+    def discard(self) -> None:
+        for p in (self.path, self.meta):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def pending() -> list[Recovered]:
+    out = []
+    for meta in sorted(recovery_dir().glob("*.json")):
+        scene_file = meta.with_suffix(".castline")
+        try:
+            info = json.loads(meta.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if scene_file.exists():
+            original = Path(info["original"]) if info.get("original") else None
+            out.append(Recovered(scene_file, original, float(info.get("saved", 0))))
+    return out
+
+
+def discard(rec: Recovered) -> None:
+    for p in (rec.file, rec.file.with_suffix(".json")):
+        with contextlib.suppress(OSError):
+            p.unlink()

@@ -1,0 +1,295 @@
+"""The scene table: one QAbstractTableModel over the plain scene. It only translates.
+
+Edits go through ``commit`` (the window pushes an undo command); the model follows
+the scene's change events with the right begin/end calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+from editor.core.catalog import detent_name, language_names
+from editor.core.pricing import CostTracker, credits_decimal
+from editor.core.scene import (
+    CastChanged,
+    Event,
+    LinesChanged,
+    LinesInserted,
+    LinesRemoved,
+    LinesReordered,
+    Phase,
+    Scene,
+    SceneChanged,
+)
+from editor.engine.status import LineState, StatusBook
+from editor.ui.icons import icon
+
+COL_NUMBER, COL_SPEAKER, COL_TEXT, COL_STABILITY, COL_LANGUAGE, COL_STATUS, COL_LENGTH, \
+    COL_CREDITS = range(8)
+HEADERS = ("#", "Speaker", "Line", "Stability", "Language", "Status", "Length", "Credits")
+FIELD_OF = {COL_SPEAKER: "speaker", COL_TEXT: "text", COL_STABILITY: "stability",
+            COL_LANGUAGE: "language_code"}
+
+LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
+VALUE_ROLE = Qt.ItemDataRole.UserRole + 3  # the raw field value (None = scene default)
+PLAYING_ROLE = Qt.ItemDataRole.UserRole + 4
+MIME = "application/x-castline-rows"
+
+STATUS_TEXT = {
+    LineState.NOT_RENDERED: "Not rendered", LineState.CHANGED: "Changed since render",
+    LineState.QUEUED: "Queued", LineState.RENDERING: "Rendering", LineState.READY: "Ready",
+    LineState.FAILED: "Failed",
+}
+STATUS_ICON = {
+    LineState.NOT_RENDERED: "status-not-rendered", LineState.CHANGED: "status-changed",
+    LineState.QUEUED: "status-queued", LineState.RENDERING: "status-rendering",
+    LineState.READY: "status-ready", LineState.FAILED: "status-failed",
+}
+
+
+class SceneTableModel(QAbstractTableModel):
+    rows_dropped = Signal(list, int)  # rows, destination row
+
+    def __init__(self, scene: Scene, costs: CostTracker, book: StatusBook,
+                 commit: Callable[[int, str, Any], None] | None = None) -> None:
+        super().__init__()
+        self.scene = scene
+        self.costs = costs
+        self.book = book
+        self.commit = commit
+        self.playing_id: str | None = None
+        self._persistent_before: list[QPersistentModelIndex] = []
+        scene.add_listener(self._on_scene_changed)
+
+    def detach(self) -> None:
+        self.scene.remove_listener(self._on_scene_changed)
+
+    # --- shape -------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.scene.lines)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return {COL_NUMBER: "Click ▶ to hear the line (Space)",
+                    COL_STABILITY: "Creative, Natural or Robust; grey: the scene's value",
+                    COL_LANGUAGE: "Grey: the scene's language",
+                    COL_CREDITS: "Estimated credits for this line rendered on its own"}.get(section)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+            Qt.ItemFlag.ItemIsDragEnabled
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        if index.column() in FIELD_OF:
+            base |= Qt.ItemFlag.ItemIsEditable
+        return base
+
+    # --- data ----------------------------------------------------------------------------
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.scene.lines):
+            return None
+        line = self.scene.lines[index.row()]
+        col = index.column()
+        if role == LINE_ID_ROLE:
+            return line.id
+        if role == PLAYING_ROLE:
+            return line.id == self.playing_id
+        if role == STATUS_ROLE:
+            return self.book.status(line)
+        if role == VALUE_ROLE:
+            field = FIELD_OF.get(col)
+            return getattr(line, field) if field else None
+        if role == Qt.ItemDataRole.BackgroundRole and line.id == self.playing_id:
+            color = QApplication.palette().color(QPalette.ColorRole.Highlight)
+            color.setAlpha(60)
+            return QBrush(color)
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return self._display(index.row(), col, role == Qt.ItemDataRole.EditRole)
+        if role == Qt.ItemDataRole.ForegroundRole and (
+                (col == COL_STABILITY and line.stability is None)
+                or (col == COL_LANGUAGE and line.language_code is None)
+                or col in (COL_NUMBER, COL_LENGTH, COL_CREDITS)):
+            return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
+        if role == Qt.ItemDataRole.FontRole and (
+                (col == COL_STABILITY and line.stability is None)
+                or (col == COL_LANGUAGE and line.language_code is None)):
+            font = QFont()
+            font.setItalic(True)
+            return font
+        if role == Qt.ItemDataRole.DecorationRole:
+            if col == COL_STATUS:
+                return icon(STATUS_ICON[self.book.status(line).state])
+            if col == COL_NUMBER:
+                return icon("stop" if line.id == self.playing_id else "play")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(index.row(), col)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_NUMBER, COL_LENGTH,
+                                                                 COL_CREDITS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop) if col == COL_TEXT \
+                else int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, row: int, col: int, edit: bool) -> Any:
+        line = self.scene.lines[row]
+        if col == COL_NUMBER:
+            return str(row + 1)
+        if col == COL_SPEAKER:
+            return line.speaker
+        if col == COL_TEXT:
+            return line.text
+        if col == COL_STABILITY:
+            if line.stability is None:
+                return "" if edit else f"Scene ({detent_name(self.scene.stability)})"
+            return detent_name(line.stability)
+        if col == COL_LANGUAGE:
+            names = language_names()
+            if line.language_code is None:
+                scene_lang = names.get(self.scene.language_code, self.scene.language_code)
+                return "" if edit else f"Scene ({'Auto' if self.scene.language_code == 'auto' else scene_lang})"
+            return names.get(line.language_code, line.language_code)
+        if col == COL_STATUS:
+            status = self.book.status(line)
+            text = STATUS_TEXT[status.state]
+            if status.state is LineState.RENDERING and status.progress:
+                text += f" {round(status.progress * 100)}%"
+            return text
+        if col == COL_LENGTH:
+            return f"{len(line.text)} ch"
+        if col == COL_CREDITS:
+            cost = self.costs.line_cost(row)
+            return f"≈{credits_decimal(cost)}" if cost else "–"
+        return None
+
+    def _tooltip(self, row: int, col: int) -> str | None:
+        line = self.scene.lines[row]
+        if col == COL_STATUS:
+            status = self.book.status(line)
+            if status.state is LineState.FAILED:
+                return status.error
+            if status.state is LineState.CHANGED:
+                return "The text, voice, stability or language changed since this line was rendered."
+            return STATUS_TEXT[status.state]
+        if col == COL_LENGTH:
+            return f"{len(line.text)} characters, about {len(line.text) / 15:.0f} s spoken"
+        if col == COL_NUMBER:
+            return "Play this line (Space)"
+        if col == COL_TEXT and line.text:
+            return None
+        return None
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,  # noqa: N802
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
+        field = FIELD_OF.get(index.column())
+        if role != Qt.ItemDataRole.EditRole or field is None or self.commit is None:
+            return False
+        line = self.scene.lines[index.row()]
+        if field in ("speaker", "text") and isinstance(value, str):
+            value = value.strip() if field == "speaker" else value
+        if getattr(line, field) == value:
+            return False
+        self.commit(index.row(), field, value)
+        return True
+
+    # --- drag and drop: a move is an undoable command, not Qt's remove+insert ----------------
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [MIME]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]  # noqa: N802
+        data = QMimeData()
+        rows = sorted({i.row() for i in indexes})
+        data.setData(MIME, ",".join(map(str, rows)).encode())
+        return data
+
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
+                     parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if not data.hasFormat(MIME):
+            return False
+        rows = [int(x) for x in bytes(data.data(MIME).data()).decode().split(",") if x]
+        dest = row if row >= 0 else (parent.row() if parent.isValid() else len(self.scene))
+        self.rows_dropped.emit(rows, dest)
+        return False  # the move is done by the command; Qt must not remove the source rows
+
+    # --- following the scene -------------------------------------------------------------------
+
+    def _on_scene_changed(self, event: Event, phase: Phase) -> None:
+        root = QModelIndex()
+        if isinstance(event, LinesInserted):
+            if phase == "before":
+                self.beginInsertRows(root, event.row, event.row + event.count - 1)
+            else:
+                self.endInsertRows()
+                self._renumber(event.row)
+        elif isinstance(event, LinesRemoved):
+            if phase == "before":
+                self.beginRemoveRows(root, event.row, event.row + event.count - 1)
+            else:
+                self.endRemoveRows()
+                self._renumber(event.row)
+        elif isinstance(event, LinesReordered):
+            if phase == "before":
+                self.layoutAboutToBeChanged.emit()
+                self._persistent_before = list(self.persistentIndexList())
+            else:
+                new_row = {old: new for new, old in enumerate(event.order)}
+                old_list = self._persistent_before
+                new_list = [self.index(new_row[p.row()], p.column()) if p.isValid() else
+                            QModelIndex() for p in old_list]
+                self.changePersistentIndexList(old_list, new_list)  # type: ignore[arg-type]
+                self._persistent_before = []
+                self.layoutChanged.emit()
+        elif phase == "after" and isinstance(event, LinesChanged):
+            lo, hi = min(event.rows), max(event.rows)
+            self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(HEADERS) - 1))
+        elif phase == "after" and isinstance(event, CastChanged | SceneChanged):
+            self.refresh_all()
+
+    def _renumber(self, from_row: int) -> None:
+        if self.scene.lines and from_row < len(self.scene.lines):
+            self.dataChanged.emit(self.index(from_row, COL_NUMBER),
+                                  self.index(len(self.scene.lines) - 1, COL_NUMBER))
+
+    def refresh_all(self) -> None:
+        if self.scene.lines:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self.scene.lines) - 1, len(HEADERS) - 1))
+
+    def refresh_ids(self, ids: list[str]) -> None:
+        for line_id in ids:
+            try:
+                row = self.scene.row_of(line_id)
+            except ValueError:
+                continue
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(HEADERS) - 1))
+
+    def set_playing(self, line_id: str | None) -> None:
+        old, self.playing_id = self.playing_id, line_id
+        self.refresh_ids([i for i in (old, line_id) if i])
