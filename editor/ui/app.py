@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from editor.engine.cache import default_state_dir
@@ -29,7 +30,6 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
 
     from editor.ui.icons import icon
     from editor.ui.mainwindow import MainWindow
-    from editor.ui.recovery import discard, pending
     from editor.ui.settings import Settings
 
     app.setWindowIcon(icon("castline"))
@@ -45,36 +45,12 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     closed = asyncio.Event()
     app.lastWindowClosed.connect(closed.set)
 
-    def open_first() -> None:
-        recovered = pending()
-        for rec in recovered:
-            name = rec.original.name if rec.original else "an unsaved scene"
-            answer = QMessageBox.question(
-                window, "Recover unsaved edits?",
-                f"Castline closed without saving {name}. Open the recovered copy?")
-            if answer == QMessageBox.StandardButton.Yes:
-                from editor.core import sceneio
-
-                try:
-                    window.set_scene(sceneio.load(rec.file), rec.original, dirty=True)
-                    discard(rec)
-                    return
-                except sceneio.SceneFileError as e:
-                    QMessageBox.warning(window, "Cannot recover", str(e))
-            discard(rec)
-        if scene is not None:
-            if not window.open_path(scene):
-                window.open_sample()
-        elif not settings.get("files/recent"):
-            window.open_sample()  # the very first start: something to hear at once
-        else:
-            last = Path(settings.get("files/recent")[0])
-            if not (last.exists() and window.open_path(last)):
-                window.open_sample()
+    def ask(title: str, text: str) -> bool:
+        return QMessageBox.question(window, title, text) == QMessageBox.StandardButton.Yes
 
     async def main() -> None:
         window.show()
-        open_first()
+        open_first(window, settings, scene, ask)
         if os.environ.get("CASTLINE_SCREENSHOT"):
             await _screenshot(window, Path(os.environ["CASTLINE_SCREENSHOT"]))
             window.close()
@@ -100,3 +76,36 @@ async def _screenshot(window: object, path: Path) -> None:
     await asyncio.sleep(0.3)
     window.grab().save(str(path))
     window.undo.setClean()
+
+
+def open_first(window: object, settings: object, scene: Path | None,
+               ask: Callable[[str, str], bool]) -> None:
+    """What the window shows at start: a recovered scene if the writer wants it, else the
+    scene asked for, else the last one, else (the very first start) the sample."""
+    from editor.core import sceneio
+    from editor.ui.mainwindow import MainWindow
+    from editor.ui.recovery import discard, pending
+    from editor.ui.settings import Settings
+
+    assert isinstance(window, MainWindow)
+    assert isinstance(settings, Settings)
+    for rec in pending():
+        name = rec.original.name if rec.original else "an unsaved scene"
+        if ask("Recover unsaved edits?",
+               f"Castline closed without saving {name}. Open the recovered copy?"):
+            try:
+                window.set_scene(sceneio.load(rec.file), rec.original, dirty=True)
+            except sceneio.SceneFileError as e:
+                window.statusBar().showMessage(f"Cannot recover: {e}", 10000)
+            else:
+                discard(rec)
+                return
+        discard(rec)
+    if scene is not None:
+        if not window.open_path(scene):
+            window.open_sample()
+        return
+    recent = settings.get("files/recent")
+    if recent and Path(recent[0]).exists() and window.open_path(Path(recent[0])):
+        return
+    window.open_sample()

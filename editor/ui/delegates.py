@@ -184,6 +184,16 @@ class LineDelegate(QStyledItemDelegate):
         editor.setGeometry(rect)
 
 
+class NumberDelegate(QStyledItemDelegate):
+    """The "#" column: the line's number (its row + 1) beside the play button."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802
+                        index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.text = str(index.row() + 1)  # type: ignore[attr-defined]
+        option.displayAlignment = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter  # type: ignore[attr-defined]
+
+
 class SpeakerDelegate(QStyledItemDelegate):
     def __init__(self, scene_of: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)

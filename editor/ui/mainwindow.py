@@ -47,6 +47,7 @@ from editor.ui import commands as cmd
 from editor.ui.delegates import (
     ChoiceDelegate,
     LineDelegate,
+    NumberDelegate,
     SpeakerDelegate,
     language_choices,
     stability_choices,
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.view.clicked.connect(self._on_view_clicked)
         self.line_delegate = LineDelegate(self.view)
+        self.view.setItemDelegateForColumn(COL_NUMBER, NumberDelegate(self.view))
         self.view.setItemDelegateForColumn(COL_TEXT, self.line_delegate)
         self.view.setItemDelegateForColumn(COL_SPEAKER, SpeakerDelegate(lambda: self.scene, self.view))
         self.view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), self.view))
@@ -566,8 +568,6 @@ class MainWindow(QMainWindow):
             return
         position = editor.textCursor().position()
         text = editor.toPlainText()
-        self.view.closePersistentEditor(self.view.currentIndex())
-        self.line_delegate.commitData.emit(editor)
         self.line_delegate.closeEditor.emit(editor)
         if text != self.scene.lines[row].text:
             self._commit_cell(row, "text", text)
@@ -764,7 +764,6 @@ class MainWindow(QMainWindow):
                                    "without one.")
         self._session_sandbox = want_sandbox
         self.book.cache = self.cache()
-        self.runner.run(self._refresh_balance(), "balance").start()
         return self.session
 
     async def _refresh_balance(self) -> None:
@@ -777,7 +776,7 @@ class MainWindow(QMainWindow):
         self.update_costs()
 
     async def shutdown(self) -> None:
-        self.player.stop()
+        self.player.release()
         await self.runner.cancel_all()
         if self._render_task is not None:
             self._render_task.cancel()
@@ -853,15 +852,19 @@ class MainWindow(QMainWindow):
         outcome = await engine.run(requests, self._on_render_event, self._confirm_resend)
         failed = len(outcome.errors)
         if failed:
-            first = next(iter(outcome.errors.values()))
-            self.queue_panel.finish(f"{failed} request(s) failed: {first}")
-            self.statusBar().showMessage(f"{failed} request(s) failed: {first}", 15000)
+            bad = [r for r in requests if r.key in outcome.errors]
+            rows = [self.scene.row_of(i) + 1 for r in bad for i in r.line_ids if self._has(i)]
+            first = outcome.errors[bad[0].key]
+            where = f"Line {rows[0]}" if len(rows) == 1 else \
+                f"{len(rows)} lines ({', '.join(map(str, rows[:8]))})"
+            message = f"{where} failed: {first}"
+            self.queue_panel.finish(message)
+            self.statusBar().showMessage(message, 15000)
         else:
             self.queue_panel.finish(f"Done: {outcome.submitted} sent, {outcome.from_cache} from "
                                     f"cache, {outcome.resumed} resumed.")
             self.statusBar().showMessage("Render finished.", 5000)
-        self.update_costs()
-        self.runner.run(self._refresh_balance(), "balance").start()
+        await self._refresh_balance()
         if then_play:
             self._play_line_id(then_play)
         return outcome

@@ -83,6 +83,17 @@ class Player(QObject):
             self._player.stop()
             self.stopped.emit()
 
+    def release(self) -> None:
+        """Stop and free the media player (its threads must end before the app does)."""
+        if self._player is not None:
+            self._player.stop()
+            self._player.setSource(QUrl())
+            self._player.deleteLater()
+            self._player = None
+        if self._output is not None:
+            self._output.deleteLater()
+            self._output = None
+
     def _on_player_media_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
         if status == QMediaPlayer.MediaStatus.EndOfMedia:
             self.finished.emit(self._path)

@@ -157,7 +157,7 @@ class SceneTableModel(QAbstractTableModel):
     def _display(self, row: int, col: int, edit: bool) -> Any:
         line = self.scene.lines[row]
         if col == COL_NUMBER:
-            return str(row + 1)
+            return None  # painted from the row by NumberDelegate: items keep stable data
         if col == COL_SPEAKER:
             return line.speaker
         if col == COL_TEXT:

@@ -58,7 +58,7 @@ class AsyncRunner(QObject):
         task.add_done_callback(self._done)
         return task
 
-    async def _wrap(self, op: Op) -> None:
+    async def _wrap(self, op: Op) -> Any:
         try:
             result = await op._coro
         except asyncio.CancelledError:
@@ -69,9 +69,10 @@ class AsyncRunner(QObject):
             else:
                 log.warning("%s failed: %s", op.label, e)
                 self.failed.emit(op.label, e)
-            return
+            return None
         if op._success is not None:
             op._success(result)
+        return result
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
