@@ -21,6 +21,8 @@ from editor.core import sceneio
 from editor.core.catalog import read_resource_text
 from editor.core.scene import Scene
 
+pytest_plugins = ["tests.ui_helpers"]  # the editor-window fixtures
+
 DATA = Path(__file__).parent / "data"
 SAMPLE = "samples/night-ferry.castline"
 

@@ -28,7 +28,7 @@ from editor.ui.scenemodel import (
     COL_TEXT,
     SceneTableModel,
 )
-from tests.ui_helpers import dialogs, qloop, run, window  # noqa: F401 - fixtures
+from tests.ui_helpers import run
 
 pytestmark = pytest.mark.usefixtures("qloop")
 

@@ -75,10 +75,7 @@ class StatusBook:
         memo = self._memo.get(line.id)
         if memo is not None and memo[0] == fp:
             return memo[1]
-        if not line.text.strip():
-            path = None
-        else:
-            path = self.cache.get(build_request(self.scene, [line]).key)
+        path = self.cache.get(build_request(self.scene, [line]).key) if line.text.strip() else None
         self._memo[line.id] = (fp, path)
         return path
 

@@ -17,10 +17,9 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
 
     crash.install(default_state_dir() / "logs")  # first: nothing before it can go unlogged
 
+    import qasync  # after PySide6, so qasync binds to it
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
-
-    import qasync  # after PySide6, so qasync binds to it
 
     QCoreApplication.setOrganizationName("Castline")
     QCoreApplication.setApplicationName("Castline")

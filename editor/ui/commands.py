@@ -47,7 +47,7 @@ class SetFieldCommand(QUndoCommand):
     def id(self) -> int:
         return TEXT_MERGE_ID if self.field == "text" and len(self.ids) == 1 else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt API
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetFieldCommand) or other.ids != self.ids or \
                 other.field != "text" or self.field != "text":
             return False

@@ -72,7 +72,7 @@ def _excepthook(kind: type[BaseException], value: BaseException,
     for rescue in list(_rescuers):
         try:
             rescue()
-        except Exception:  # noqa: BLE001 - a rescuer must never hide the original error
+        except Exception:
             log.exception("rescue failed")
     message = (f"Castline hit an unexpected error ({kind.__name__}: {redact(str(value))[:300]}). "
                "Your scene was saved to a recovery file; you can keep working. Details are in "
@@ -80,7 +80,7 @@ def _excepthook(kind: type[BaseException], value: BaseException,
     if _show is not None:
         try:
             _show(message)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("could not show the error dialog")
     else:
         print(message, file=sys.stderr)

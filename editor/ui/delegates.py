@@ -43,7 +43,7 @@ def tag_color() -> QColor:
 
 
 class TagHighlighter(QSyntaxHighlighter):
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt API
+    def highlightBlock(self, text: str) -> None:
         fmt = QTextCharFormat()
         fmt.setForeground(tag_color())
         fmt.setFontWeight(600)
@@ -76,7 +76,7 @@ class LineEditor(QPlainTextEdit):
             return None
         return block[start:]
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt API
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         popup = self.completer.popup()
         if popup.isVisible() and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab,
                                              Qt.Key.Key_Escape):
@@ -149,14 +149,14 @@ class LineDelegate(QStyledItemDelegate):
         doc.documentLayout().draw(painter, ctx)
         painter.restore()
 
-    def sizeHint(self, option: QStyleOptionViewItem,  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem,
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         width = option.rect.width() if option.rect.width() > 0 else 420
         doc = self._layout(option, text, width)
         return QSize(width, max(26, int(doc.size().height()) + 2))
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:
         editor = LineEditor(parent)
         editor.commit_requested.connect(lambda: self._commit_and_close(editor))
@@ -166,18 +166,18 @@ class LineDelegate(QStyledItemDelegate):
         self.commitData.emit(editor)
         self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
 
-    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, LineEditor)
         if editor.toPlainText() != (index.data(Qt.ItemDataRole.EditRole) or ""):
             editor.setPlainText(index.data(Qt.ItemDataRole.EditRole) or "")
             editor.moveCursor(QTextCursor.MoveOperation.End)
 
-    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+    def setModelData(self, editor: QWidget, model: Any,
                      index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, LineEditor)
         model.setData(index, editor.toPlainText(), Qt.ItemDataRole.EditRole)
 
-    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,
                              index: QModelIndex | QPersistentModelIndex) -> None:
         rect = option.rect
         rect.setHeight(max(rect.height(), 56))
@@ -187,7 +187,7 @@ class LineDelegate(QStyledItemDelegate):
 class NumberDelegate(QStyledItemDelegate):
     """The "#" column: the line's number (its row + 1) beside the play button."""
 
-    def initStyleOption(self, option: QStyleOptionViewItem,  # noqa: N802
+    def initStyleOption(self, option: QStyleOptionViewItem,
                         index: QModelIndex | QPersistentModelIndex) -> None:
         super().initStyleOption(option, index)
         option.text = str(index.row() + 1)  # type: ignore[attr-defined]
@@ -199,7 +199,7 @@ class SpeakerDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self._scene_of = scene_of  # callable: the current scene
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:
         scene: Scene = self._scene_of()
         combo = QComboBox(parent)
@@ -210,14 +210,14 @@ class SpeakerDelegate(QStyledItemDelegate):
         combo.completer().setCompletionMode(QCompleter.CompletionMode.InlineCompletion)
         return combo
 
-    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
         line_edit = editor.lineEdit()
         if line_edit is not None:
             line_edit.selectAll()
 
-    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+    def setModelData(self, editor: QWidget, model: Any,
                      index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         name = editor.currentText().strip()
@@ -232,7 +232,7 @@ class ChoiceDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.choices = choices
 
-    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,  # noqa: N802
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:
         combo = QComboBox(parent)
         for label, value in self.choices:
@@ -244,7 +244,7 @@ class ChoiceDelegate(QStyledItemDelegate):
         self.commitData.emit(editor)
         self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
 
-    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:  # noqa: N802
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         value = index.data(VALUE_ROLE)
         for i, (_label, v) in enumerate(self.choices):
@@ -252,7 +252,7 @@ class ChoiceDelegate(QStyledItemDelegate):
                 editor.setCurrentIndex(i)
                 break
 
-    def setModelData(self, editor: QWidget, model: Any,  # noqa: N802
+    def setModelData(self, editor: QWidget, model: Any,
                      index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         model.setData(index, self.choices[editor.currentIndex()][1], Qt.ItemDataRole.EditRole)

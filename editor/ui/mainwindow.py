@@ -30,11 +30,11 @@ from PySide6.QtWidgets import (
 
 from editor import __version__
 from editor.core import sceneio
-from editor.core.catalog import detents, languages, read_resource_text
+from editor.core.catalog import read_resource_text
 from editor.core.importers import ImportError_, import_file
 from editor.core.planner import PlanError, PlannedRequest, build_request, plan
 from editor.core.pricing import CostTracker, format_credits
-from editor.core.scene import Line, Scene, SceneError
+from editor.core.scene import Scene, SceneError
 from editor.engine.audio import ExportError, assemble, decode, write
 from editor.engine.cache import AudioCache, default_state_dir
 from editor.engine.errors import BILLING_URL, ServiceError
@@ -83,13 +83,13 @@ class SceneView(QTableView):
         super().__init__()
         self.win = window
 
-    def keyPressEvent(self, e: Any) -> None:  # noqa: N802 - Qt API
-        if self.state() != QAbstractItemView.State.EditingState:
-            if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers():
-                index = self.currentIndex()
-                if index.isValid():
-                    self.edit(self.model().index(index.row(), COL_TEXT))
-                    return
+    def keyPressEvent(self, e: Any) -> None:
+        editing = self.state() == QAbstractItemView.State.EditingState
+        if not editing and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers():
+            index = self.currentIndex()
+            if index.isValid():
+                self.edit(self.model().index(index.row(), COL_TEXT))
+                return
         super().keyPressEvent(e)
 
 
@@ -138,10 +138,7 @@ class MainWindow(QMainWindow):
         self._rows_timer.timeout.connect(self._resize_rows)
         self.view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
         self.set_scene(Scene(), None)
-        self.resizeDocks([self.docks["cast"], self.docks["cost"]], [330, 330],
-                         Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["queue"]], [150], Qt.Orientation.Vertical)
-        self._restore_layout()
+        self._laid_out = self._restore_layout()
 
     # --- building ---------------------------------------------------------------------------
 
@@ -186,7 +183,7 @@ class MainWindow(QMainWindow):
         self.cast_panel.voice_requested.connect(self._on_cast_voice_requested)
         self.cast_panel.audition_requested.connect(self._on_cast_audition_requested)
         self.cost_panel = CostPanel()
-        self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))
+        self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))  # noqa: PLW0108 - scene changes
         self.queue_panel.cancel_requested.connect(self.cancel_render)
         self.docks = {}
         for name, title, widget, area in (
@@ -810,7 +807,8 @@ class MainWindow(QMainWindow):
     def _requests(self, rows: list[int] | None) -> list[PlannedRequest]:
         return plan(self.scene, self.mode, rows)
 
-    async def _render(self, rows: list[int] | None, force: bool, then_play: str | None) -> RenderOutcome | None:
+    async def _render(self, rows: list[int] | None, force: bool,
+                      then_play: str | None) -> RenderOutcome | None:
         try:
             requests = self._requests(rows)
         except PlanError as e:
@@ -832,7 +830,8 @@ class MainWindow(QMainWindow):
                 # A re-render is a new take: move the old audio aside so the request is sent.
                 old = cache.get(r.key)
                 if old is not None:
-                    old.rename(old.with_name(old.stem + f".take-{int(asyncio.get_running_loop().time())}{old.suffix}"))
+                    stamp = int(asyncio.get_running_loop().time())
+                    old.rename(old.with_name(f"{old.stem}.take-{stamp}{old.suffix}"))
         to_pay = sum((r.cost for r in requests if r.key not in cache), Fraction(0))
         budget = float(self.settings.get("render/budget"))
         if not self.sandbox and float(to_pay) > budget:
@@ -1103,15 +1102,24 @@ class MainWindow(QMainWindow):
 
     # --- window state --------------------------------------------------------------------------------------
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
         geometry = self.settings.q.value("window/geometry")
         state = self.settings.q.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        return isinstance(state, QByteArray) and self.restoreState(state)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._laid_out:  # first start: the table gets the room, the queue a strip
+            self._laid_out = True
+            self.resizeDocks([self.docks["cast"], self.docks["cost"]], [330, 330],
+                             Qt.Orientation.Horizontal)
+            self.resizeDocks([self.docks["cast"], self.docks["cost"]], [260, 300],
+                             Qt.Orientation.Vertical)
+            self.resizeDocks([self.docks["queue"]], [130], Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: Any) -> None:
         if not self.confirm_discard():
             event.ignore()
             return
@@ -1121,14 +1129,3 @@ class MainWindow(QMainWindow):
         self.recovery.discard()
         event.accept()
 
-
-def stability_menu_labels() -> list[str]:
-    return [d.name for d in detents()]
-
-
-def language_menu() -> list[tuple[str, str]]:
-    return [(lang.name, lang.code) for lang in languages()]
-
-
-def line_summary(line: Line) -> str:
-    return f"{line.speaker}: {line.text[:40]}"

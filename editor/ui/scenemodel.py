@@ -17,7 +17,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QPalette
+from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from editor.core.catalog import detent_name, language_names
@@ -79,13 +79,13 @@ class SceneTableModel(QAbstractTableModel):
 
     # --- shape -------------------------------------------------------------------------
 
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.scene.lines)
 
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
@@ -169,8 +169,9 @@ class SceneTableModel(QAbstractTableModel):
         if col == COL_LANGUAGE:
             names = language_names()
             if line.language_code is None:
-                scene_lang = names.get(self.scene.language_code, self.scene.language_code)
-                return "" if edit else f"Scene ({'Auto' if self.scene.language_code == 'auto' else scene_lang})"
+                code = self.scene.language_code
+                scene_lang = "Auto" if code == "auto" else names.get(code, code)
+                return "" if edit else f"Scene ({scene_lang})"
             return names.get(line.language_code, line.language_code)
         if col == COL_STATUS:
             status = self.book.status(line)
@@ -202,7 +203,7 @@ class SceneTableModel(QAbstractTableModel):
             return None
         return None
 
-    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,  # noqa: N802
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
                 role: int = Qt.ItemDataRole.EditRole) -> bool:
         field = FIELD_OF.get(index.column())
         if role != Qt.ItemDataRole.EditRole or field is None or self.commit is None:
@@ -217,19 +218,19 @@ class SceneTableModel(QAbstractTableModel):
 
     # --- drag and drop: a move is an undoable command, not Qt's remove+insert ----------------
 
-    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+    def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.MoveAction
 
-    def mimeTypes(self) -> list[str]:  # noqa: N802
+    def mimeTypes(self) -> list[str]:
         return [MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]  # noqa: N802
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
         data = QMimeData()
         rows = sorted({i.row() for i in indexes})
         data.setData(MIME, ",".join(map(str, rows)).encode())
         return data
 
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,  # noqa: N802
+    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
                      parent: QModelIndex | QPersistentModelIndex) -> bool:
         if not data.hasFormat(MIME):
             return False

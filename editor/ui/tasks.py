@@ -63,7 +63,7 @@ class AsyncRunner(QObject):
             result = await op._coro
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001 - routed to the op's handler or to one place
+        except Exception as e:
             if op._failure is not None:
                 op._failure(e)
             else:
