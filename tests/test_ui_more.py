@@ -1,0 +1,113 @@
+"""More of the editor: the crash handler, tag completion, the budget, settings and layout."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from editor.engine.redact import register
+from editor.ui import crash
+from editor.ui.delegates import LineEditor
+from editor.ui.mainwindow import MainWindow
+from editor.ui.scenemodel import COL_TEXT
+from tests.engine_helpers import running_sandbox
+from tests.ui_helpers import make_settings, run
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+
+def test_crash_handler_logs_redacted_saves_the_scene_and_tells_the_writer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "aio_crashkey_5Gf8Hj2Kl9Qw"
+    register(key)
+    shown: list[str] = []
+    rescued: list[bool] = []
+    monkeypatch.setattr(crash, "_rescuers", [lambda: rescued.append(True)])
+    monkeypatch.setattr(crash, "_show", shown.append)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    try:
+        crash.install(tmp_path / "logs")
+        try:
+            raise RuntimeError(f"boom with Bearer {key}")
+        except RuntimeError as e:
+            crash._excepthook(type(e), e, e.__traceback__)
+    finally:
+        for h in root.handlers[len(handlers):]:
+            h.close()
+            root.removeHandler(h)
+        import sys
+        sys.excepthook = sys.__excepthook__
+    text = (tmp_path / "logs" / "castline.log").read_text()
+    assert "RuntimeError" in text and key not in text and "[redacted]" in text
+    assert rescued == [True]
+    assert shown and key not in shown[0] and "recovery file" in shown[0]
+
+
+def test_typing_a_bracket_offers_the_v3_tags(window: MainWindow, qtbot: Any) -> None:
+    index = window.model.index(0, COL_TEXT)
+    window.view.setCurrentIndex(index)
+    window.view.edit(index)
+    editor = window.view.indexWidget(index)
+    assert isinstance(editor, LineEditor)
+    editor.setPlainText("")
+    qtbot.keyClicks(editor, "[whi")
+    assert editor.completer.completionPrefix() == "[whi"
+    assert editor.completer.currentCompletion() == "[whispers]"
+    editor._on_completer_activated("[whispers]")
+    assert editor.toPlainText() == "[whispers] "
+    assert editor.highlighter is not None
+
+
+def test_a_render_over_budget_asks_first(window: MainWindow, qloop: Any, dialogs: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    async def go() -> None:
+        async with running_sandbox() as box:
+            monkeypatch.setenv("APIINONE_API_KEY", box.key)
+            window.force_sandbox = False
+            window.settings.set("service/base_url", box.base_url)
+            window.settings.set("render/budget", 2.0)
+            dialogs.answer = QMessageBox.StandardButton.No
+            task = window.start_render(None)
+            assert task is not None
+            assert await task is None
+            assert box.stats.submits == 0
+            assert any("above your budget" in text for _kind, text in dialogs.seen)
+            dialogs.answer = QMessageBox.StandardButton.Yes
+            task = window.start_render([0, 1, 2])  # ≈ 4.6 credits: over 2, and confirmed
+            assert task is not None
+            outcome = await task
+            assert outcome is not None and outcome.ok
+            assert box.stats.tasks_created == 3
+            assert window.cost_panel.balance.text().startswith("9,99")
+            await window.shutdown()
+
+    run(qloop, go())
+
+
+def test_window_layout_is_restored(tmp_path: Path, qtbot: Any, qloop: Any) -> None:
+    settings = make_settings(tmp_path)
+    first = MainWindow(settings, sandbox=True, cache_root=tmp_path / "c")
+    qtbot.addWidget(first)
+    first.confirm_discard = lambda: True  # type: ignore[method-assign]
+    first.show()
+    first.docks["queue"].hide()
+    first.resize(1100, 700)
+    size = first.size()
+    first.close()
+    second = MainWindow(settings, sandbox=True, cache_root=tmp_path / "c")
+    qtbot.addWidget(second)
+    second.confirm_discard = lambda: True  # type: ignore[method-assign]
+    second.show()
+    assert second.docks["queue"].isHidden()
+    assert settings.q.value("window/geometry") is not None
+    del size  # the offscreen platform has no window manager to honour a restored size
+    assert settings.q.value("window/state") is not None
+    for w in (first, second):
+        qloop.run_until_complete(w.shutdown())
+    assert Qt.DockWidgetArea.RightDockWidgetArea == second.dockWidgetArea(second.docks["cast"])
