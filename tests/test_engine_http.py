@@ -311,3 +311,20 @@ async def test_key_goes_only_to_the_api_origin(tmp_path: Path) -> None:
             await client.fetch_audio(url, tmp_path)
     assert all(auth is None for _host, auth in seen)
     await http.aclose()
+
+
+async def test_one_request_can_be_cancelled_while_the_others_finish(tmp_path: Path) -> None:
+    import asyncio
+
+    async with running_sandbox(latency=1.0) as box:
+        rig = Rig(box, tmp_path)
+        requests = requests_for(small_scene(3))
+        task = asyncio.create_task(rig.render(requests))
+        while not any(e.stage is Stage.WAITING for e in rig.events):
+            await asyncio.sleep(0.01)
+        assert rig.engine.cancel(requests[1].key)
+        outcome = await task
+        await rig.aclose()
+        assert outcome.cancelled == {requests[1].key}
+        assert set(outcome.paths) == {requests[0].key, requests[2].key}
+        assert any(e.stage is Stage.CANCELLED and e.request is requests[1] for e in rig.events)

@@ -111,3 +111,71 @@ def test_window_layout_is_restored(tmp_path: Path, qtbot: Any, qloop: Any) -> No
     for w in (first, second):
         qloop.run_until_complete(w.shutdown())
     assert Qt.DockWidgetArea.RightDockWidgetArea == second.dockWidgetArea(second.docks["cast"])
+
+
+def test_queue_cancel_button_cancels_one_request(window: MainWindow, qloop: Any,
+                                                 qtbot: Any) -> None:
+    import asyncio
+
+    from PySide6.QtWidgets import QToolButton
+
+    from editor.engine.status import LineState
+
+    async def go() -> None:
+        session = await window.ensure_service()
+        assert session.sandbox is not None
+        session.sandbox.latency = 1.0
+        task = window.start_render([0, 1])
+        assert task is not None
+        while window.queue_panel.tree.topLevelItemCount() < 2:
+            await asyncio.sleep(0.01)
+        item = window.queue_panel.tree.topLevelItem(1)
+        button = window.queue_panel.tree.itemWidget(item, 3)
+        assert isinstance(button, QToolButton)
+        button.click()
+        outcome = await task
+        assert len(outcome.cancelled) == 1 and len(outcome.paths) == 1
+
+    run(qloop, go())
+    assert window.book.status(window.scene.lines[0]).state is LineState.READY
+    assert window.book.status(window.scene.lines[1]).state is LineState.NOT_RENDERED
+
+
+def test_voice_audition_renders_a_sample_and_plays_it(window: MainWindow, qloop: Any,
+                                                      qtbot: Any) -> None:
+    import asyncio
+
+    async def go() -> None:
+        window._on_cast_audition_requested("ODILE")
+        while window.runner.busy:
+            await asyncio.sleep(0.02)
+
+    with qtbot.waitSignal(window.player.started, timeout=30000) as blocker:
+        run(qloop, go())
+    assert "sandbox" in blocker.args[0]  # from the sandbox's own cache
+    window.stop_playback()
+
+
+def test_settings_dialog_saves_settings_and_explains_a_missing_keyring(
+        window: MainWindow, qloop: Any) -> None:
+    import asyncio
+
+    from editor.ui.settingsdialog import SettingsDialog
+
+    dialog = SettingsDialog(window.settings, window.runner, window)
+    dialog.jobs.setValue(7)
+    dialog.sandbox.setChecked(True)
+    dialog.key.setText("aio_typed_in_dialog_1234567")
+
+    async def go() -> None:
+        dialog._on_accepted()
+        while window.runner.busy:
+            await asyncio.sleep(0.02)
+
+    run(qloop, go())
+    assert window.settings.get("render/jobs") == 7
+    assert window.settings.get("service/sandbox") is True
+    assert "no secure keyring" in dialog.key_state.text()
+    assert dialog.result() == 0  # not closed: the writer must see why the key was not kept
+    ini = Path(window.settings.q.fileName()).read_text()
+    assert "aio_typed_in_dialog" not in ini

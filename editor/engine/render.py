@@ -71,6 +71,7 @@ class RenderOutcome:
     submitted: int = 0
     resumed: int = 0
     from_cache: int = 0
+    cancelled: set[str] = field(default_factory=set)  # request keys cancelled one by one
 
     @property
     def ok(self) -> bool:
@@ -96,6 +97,15 @@ class RenderEngine:
         self.journal = journal
         self.jobs = max(1, jobs)
         self.service = str(client.base_url)
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    def cancel(self, key: str) -> bool:
+        """Cancel one request of the running render (the others go on)."""
+        task = self._running.get(key)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
 
     def cached_path(self, request: PlannedRequest) -> Path | None:
         return self.cache.get(request.key)
@@ -138,6 +148,7 @@ class RenderEngine:
                 fan(RenderEvent(head, Stage.READY, 1.0, path, cached=was_cached))
             except asyncio.CancelledError:
                 fan(RenderEvent(head, Stage.CANCELLED))
+                outcome.cancelled.add(head.key)
                 raise
             except Exception as e:
                 if not isinstance(e, ServiceError):
@@ -145,9 +156,12 @@ class RenderEngine:
                 outcome.errors[head.key] = e
                 fan(RenderEvent(head, Stage.FAILED, error=e))
 
-        async with asyncio.TaskGroup() as tg:
-            for group in by_key.values():
-                tg.create_task(one(group))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for key, group in by_key.items():
+                    self._running[key] = tg.create_task(one(group))
+        finally:
+            self._running.clear()
         return outcome
 
     async def _render(self, request: PlannedRequest, emit: EventSink, outcome: RenderOutcome,

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -169,12 +170,13 @@ class QueuePanel(QWidget):
     """Requests of the current render with their progress; Cancel stops the render."""
 
     cancel_requested = Signal()
+    cancel_item_requested = Signal(str)  # request key
 
     def __init__(self, row_of: Callable[[str], int], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._row_of = row_of
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Lines", "Stage", "Progress"])
+        self.tree.setHeaderLabels(["Lines", "Stage", "Progress", ""])
         self.tree.setRootIsDecorated(False)
         self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.summary = QLabel("Nothing rendering.")
@@ -218,6 +220,13 @@ class QueuePanel(QWidget):
             bar.setTextVisible(False)
             bar.setMaximumHeight(12)
             self.tree.setItemWidget(item, 2, bar)
+            stop = QToolButton()
+            stop.setText("Cancel")
+            stop.setToolTip("Cancel this request (an already sent one is picked up, unpaid, "
+                            "by the next render)")
+            stop.clicked.connect(lambda _c=False, k=event.request.key:
+                                 self.cancel_item_requested.emit(k))
+            self.tree.setItemWidget(item, 3, stop)
             self._items[key] = (item, bar)
         item, bar = self._items[key]
         stage = {Stage.READY: "cached" if event.cached else "ready"}.get(event.stage,
@@ -225,6 +234,10 @@ class QueuePanel(QWidget):
         item.setText(1, stage)
         if event.stage is Stage.FAILED:
             item.setToolTip(1, str(event.error))
+        if event.stage in (Stage.READY, Stage.FAILED, Stage.CANCELLED):
+            button = self.tree.itemWidget(item, 3)
+            if button is not None:
+                button.setEnabled(False)
         progress = {Stage.QUEUED: 0, Stage.SUBMITTING: 5, Stage.WAITING: 15,
                     Stage.DOWNLOADING: 90, Stage.READY: 100}.get(event.stage)
         if event.stage is Stage.RUNNING:

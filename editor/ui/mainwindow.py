@@ -185,6 +185,8 @@ class MainWindow(QMainWindow):
         self.cost_panel = CostPanel()
         self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))  # noqa: PLW0108 - scene changes
         self.queue_panel.cancel_requested.connect(self.cancel_render)
+        self.queue_panel.cancel_item_requested.connect(self._on_queue_cancel_item_requested)
+        self.engine: RenderEngine | None = None
         self.docks = {}
         for name, title, widget, area in (
                 ("cast", "Cast", self.cast_panel, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -846,9 +848,11 @@ class MainWindow(QMainWindow):
         session = await self.ensure_service()
         engine = RenderEngine(session.client, self.cache(), self.journal,
                               jobs=int(self.settings.get("render/jobs")))
+        self.engine = engine
         self.queue_panel.start(len(requests))
         self.docks["queue"].show()
         outcome = await engine.run(requests, self._on_render_event, self._confirm_resend)
+        self.engine = None
         failed = len(outcome.errors)
         if failed:
             bad = [r for r in requests if r.key in outcome.errors]
@@ -904,6 +908,10 @@ class MainWindow(QMainWindow):
             self.model.refresh_all()
             self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
                                     "next render without paying again.")
+
+    def _on_queue_cancel_item_requested(self, key: str) -> None:
+        if self.engine is not None:
+            self.engine.cancel(key)
 
     def _on_runner_failed(self, label: str, error: object) -> None:
         self.statusBar().showMessage(f"{label}: {error}", 10000)
