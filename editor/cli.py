@@ -353,7 +353,13 @@ def _open_editor(argv: Sequence[str]) -> int:
     p.add_argument("--version", action="version", version=f"castline {__version__}")
     p.add_argument("scene", nargs="?", type=Path)
     p.add_argument("--sandbox", action="store_true", help="use the built-in stand-in service")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this installation offscreen (open, render, play) and exit")
     args = p.parse_args(argv)
+    if args.self_test:
+        from editor.ui.selftest import run_self_test  # noqa: PLC0415
+
+        return run_self_test()
     try:
         from editor.ui.app import run
     except ImportError as e:

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Build Castline for Linux: the frozen app (PyInstaller, one folder), a .deb and a .tar.gz.
+# Output in build/: castline_<version>_<arch>.deb and castline-<version>-linux-<arch>.tar.gz.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=${CASTLINE_VENV:-$ROOT/.venv}
+PY="$VENV/bin/python"
+[ -x "$PY" ] || { echo "Run 'bash packaging/dev test' once first (it makes $VENV)." >&2; exit 1; }
+"$PY" -m pip install -q "pyinstaller>=6.10,<7"
+
+VERSION=$("$PY" -c 'import editor; print(editor.__version__)')
+ARCH=$(dpkg --print-architecture 2>/dev/null || uname -m)
+ID=one.castline.Castline
+
+"$PY" packaging/make_icons.py
+"$PY" -m PyInstaller --noconfirm --log-level WARN --distpath build/dist --workpath build/work \
+  packaging/castline.spec
+
+# .tar.gz: the frozen folder as it is.
+tar -C build/dist -czf "build/castline-$VERSION-linux-$ARCH.tar.gz" castline
+
+# .deb: /opt/castline, a launcher on PATH, menu entry, icons, AppStream, the .castline type.
+STAGE=build/deb/castline
+rm -rf "$STAGE"
+mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
+  "$STAGE/usr/share/metainfo" "$STAGE/usr/share/mime/packages" \
+  "$STAGE/usr/share/icons/hicolor/scalable/apps"
+cp -a build/dist/castline "$STAGE/opt/castline"
+ln -s /opt/castline/castline "$STAGE/usr/bin/castline"
+cp packaging/linux/$ID.desktop "$STAGE/usr/share/applications/"
+cp packaging/linux/$ID.metainfo.xml "$STAGE/usr/share/metainfo/"
+cp packaging/linux/castline-mime.xml "$STAGE/usr/share/mime/packages/castline.xml"
+cp resources/icons/castline.svg "$STAGE/usr/share/icons/hicolor/scalable/apps/$ID.svg"
+for size in 16 24 32 48 64 128 256 512; do
+  mkdir -p "$STAGE/usr/share/icons/hicolor/${size}x${size}/apps"
+  cp "build/icons/castline-$size.png" "$STAGE/usr/share/icons/hicolor/${size}x${size}/apps/$ID.png"
+done
+SIZE_KB=$(du -sk "$STAGE" | cut -f1)
+cat > "$STAGE/DEBIAN/control" <<CONTROL
+Package: castline
+Version: $VERSION
+Section: sound
+Priority: optional
+Architecture: $ARCH
+Installed-Size: $SIZE_KB
+Depends: libc6 (>= 2.34), libegl1, libgl1, libfontconfig1, libglib2.0-0, libdbus-1-3, libxkbcommon0, libxkbcommon-x11-0, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0, libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xfixes0, libxcb-xkb1, libx11-xcb1, libpulse0
+Recommends: espeak-ng, gnome-keyring | kwalletmanager
+Maintainer: Castline <castline@users.noreply.github.com>
+Homepage: https://apiin.one
+Description: dialogue editor that speaks scenes with ElevenLabs v3
+ Castline is a dialogue editor for writers: a scene is a table of lines;
+ each speaker gets a voice, each line a stability and language, and the
+ scene is spoken by ElevenLabs v3 through the API in One service.
+CONTROL
+cat > "$STAGE/DEBIAN/postinst" <<'POSTINST'
+#!/bin/sh
+set -e
+command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q /usr/share/applications || true
+command -v update-mime-database >/dev/null 2>&1 && update-mime-database /usr/share/mime || true
+command -v gtk-update-icon-cache >/dev/null 2>&1 && gtk-update-icon-cache -q -t /usr/share/icons/hicolor || true
+exit 0
+POSTINST
+cp "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/postrm"
+chmod 755 "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/postrm"
+DEB="build/castline_${VERSION}_${ARCH}.deb"
+dpkg-deb --root-owner-group -Zzstd -b "$STAGE" "$DEB" >/dev/null
+echo "Built $DEB ($(du -h "$DEB" | cut -f1), installed $((SIZE_KB / 1024)) MB) and build/castline-$VERSION-linux-$ARCH.tar.gz"
