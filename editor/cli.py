@@ -357,7 +357,7 @@ def _open_editor(argv: Sequence[str]) -> int:
                    help="check this installation offscreen (open, render, play) and exit")
     args = p.parse_args(argv)
     if args.self_test:
-        from editor.ui.selftest import run_self_test  # noqa: PLC0415
+        from editor.ui.selftest import run_self_test
 
         return run_self_test()
     try:

@@ -17,7 +17,7 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
 
     crash.install(default_state_dir() / "logs")  # first: nothing before it can go unlogged
 
-    import qasync  # after PySide6, so qasync binds to it
+    import qasync  # bound to PySide6 by QT_API (editor/ui/__init__.py)
     from PySide6.QtCore import QCoreApplication, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -37,6 +37,22 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     crash.add_rescuer(window.save_recovery)
     crash.set_presenter(lambda m: QTimer.singleShot(
         0, lambda: QMessageBox.critical(window, "Unexpected error", m)))
+
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QFileOpenEvent
+
+    class FileOpener(QObject):
+        """macOS opens documents (a double-clicked .castline) with an event, not argv."""
+
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if isinstance(event, QFileOpenEvent) and event.file():
+                if window.confirm_discard():
+                    window.open_path(Path(event.file()))
+                return True
+            return False
+
+    opener = FileOpener(app)
+    app.installEventFilter(opener)
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
