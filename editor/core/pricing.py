@@ -49,6 +49,8 @@ class CostTracker:
         self.scene = scene
         self._spoken: SpokenText = spoken or _spoken
         self._line_cost: list[Fraction] = []
+        self._line_chars: list[int] = []
+        self._chars_total = 0
         self._take_starts: list[int] = []
         self._take_cost: list[Fraction] = []
         self.lines_total = Fraction(0)
@@ -83,7 +85,7 @@ class CostTracker:
 
     @property
     def characters(self) -> int:
-        return sum(len(self._spoken(ln)) for ln in self.scene.lines)
+        return self._chars_total
 
     def line_cost(self, row: int) -> Fraction:
         return self._line_cost[row]
@@ -117,6 +119,8 @@ class CostTracker:
 
         n = len(self.scene.lines)
         self._line_cost = [self._cost_of_line(r) for r in range(n)]
+        self._line_chars = [len(self._spoken(ln)) for ln in self.scene.lines]
+        self._chars_total = sum(self._line_chars)
         self.lines_total = sum(self._line_cost, Fraction(0))
         self._take_starts = take_boundaries(self.scene, self.scene.lines, 0, self.info,
                                             spoken=self._spoken)
@@ -142,6 +146,9 @@ class CostTracker:
         new = self._cost_of_line(row)
         self.lines_total += new - self._line_cost[row]
         self._line_cost[row] = new
+        chars = len(self._spoken(self.scene.lines[row]))
+        self._chars_total += chars - self._line_chars[row]
+        self._line_chars[row] = chars
 
         starts = self._take_starts
         if not starts:

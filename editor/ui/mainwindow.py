@@ -34,7 +34,7 @@ from editor.core.catalog import read_resource_text
 from editor.core.importers import ImportError_, import_file
 from editor.core.planner import PlanError, PlannedRequest, build_request, plan
 from editor.core.pricing import CostTracker, format_credits
-from editor.core.scene import Scene, SceneError
+from editor.core.scene import LinesChanged, Scene, SceneError
 from editor.engine.audio import ExportError, assemble, decode, write
 from editor.engine.cache import AudioCache, default_state_dir
 from editor.engine.errors import BILLING_URL, ServiceError
@@ -404,6 +404,10 @@ class MainWindow(QMainWindow):
     def _on_scene_changed(self, event: Any, phase: str) -> None:
         if phase != "after":
             return
+        if isinstance(event, LinesChanged) and len(event.rows) <= 64:
+            self._refresh_rows(event.rows)
+        else:
+            self._recompute_cached()
         self.cast_panel.schedule()
         self._cost_timer.start()
         self._update_actions()
@@ -435,22 +439,39 @@ class MainWindow(QMainWindow):
     # --- costs -------------------------------------------------------------------------------
 
     def _recompute_cached(self) -> None:
-        total = Fraction(0)
+        """Per-line status and its cost, summed; a full pass (after structural changes)."""
+        self._line_ready: dict[str, Fraction] = {}
+        self._state_counts = dict.fromkeys(LineState, 0)
+        self._line_state: dict[str, LineState] = {}
         for row, line in enumerate(self.scene.lines):
-            if self.book.status(line).state is LineState.READY:
-                total += self.costs.line_cost(row)
-        self._cached_cost = total
+            self._account(line.id, row)
+
+    def _account(self, line_id: str, row: int) -> None:
+        old = self._line_state.get(line_id)
+        if old is not None:
+            self._state_counts[old] -= 1
+        state = self.book.status(self.scene.lines[row]).state
+        self._line_state[line_id] = state
+        self._state_counts[state] += 1
+        if state is LineState.READY:
+            self._line_ready[line_id] = self.costs.line_cost(row)
+        else:
+            self._line_ready.pop(line_id, None)
+
+    def _refresh_rows(self, rows: tuple[int, ...]) -> None:
+        """Incremental upkeep after an edit of a few lines: O(edited lines), not O(scene)."""
+        for row in rows:
+            if 0 <= row < len(self.scene):
+                self._account(self.scene.lines[row].id, row)
 
     def update_costs(self) -> Fraction:
-        self._recompute_cached()
+        cached = sum(self._line_ready.values(), Fraction(0))
         rows = self.selected_rows()
-        selection = self.costs.selection_cost(rows) if rows else None
-        now = self.cost_panel.show_figures(self.costs, selection, len(rows), self._cached_cost,
-                                           self.mode)
+        selection = self.costs.selection_cost(rows) if rows and len(rows) <= 2000 else None
+        now = self.cost_panel.show_figures(self.costs, selection, len(rows), cached, self.mode)
         self._update_service_label()
-        counts = self.book.counts()
         self.status_label.setText(
-            f"{len(self.scene)} lines · {counts[LineState.READY]} ready · "
+            f"{len(self.scene)} lines · {self._state_counts[LineState.READY]} ready · "
             f"{self.costs.characters:,} characters")
         return now
 
@@ -879,6 +900,7 @@ class MainWindow(QMainWindow):
         if event.stage is Stage.FAILED:
             rows = ", ".join(str(self.scene.row_of(i) + 1) for i in ids if self._has(i))
             self.statusBar().showMessage(f"Line {rows} failed: {event.error}", 15000)
+        self._refresh_rows(tuple(self.scene.row_of(i) for i in ids if self._has(i)))
         if event.stage in (Stage.READY, Stage.FAILED):
             self._cost_timer.start()
 
@@ -905,6 +927,7 @@ class MainWindow(QMainWindow):
         if self._render_task is not None and not self._render_task.done():
             self._render_task.cancel()
             self.book.forget_live()
+            self._recompute_cached()
             self.model.refresh_all()
             self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
                                     "next render without paying again.")
@@ -1098,6 +1121,7 @@ class MainWindow(QMainWindow):
             self._update_service_label()
             self.book.cache = self.cache()
             self.model.refresh_all()
+            self._recompute_cached()
             self.update_costs()
 
     def about(self) -> None:
