@@ -4,11 +4,6 @@ and no test touches the user's real keyring or settings."""
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,28 +73,7 @@ def null_audio_sink() -> Iterator[str | None]:
     Only the server this fixture started is stopped. Without pulseaudio on the machine the
     app runs silent, and the playback tests say so (they fail rather than skip).
     """
-    exe = shutil.which("pulseaudio")
-    if exe is None:
-        yield None
-        return
-    runtime = Path(tempfile.mkdtemp(prefix="castline-pulse-"))
-    env = {**os.environ, "PULSE_RUNTIME_PATH": str(runtime), "HOME": str(runtime)}
-    proc = subprocess.Popen(
-        [exe, "--daemonize=no", "--exit-idle-time=-1", "--system=false", "-n",
-         "--load=module-null-sink sink_name=null", "--load=module-native-protocol-unix",
-         "--use-pid-file=no", "--log-target=stderr"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while not (runtime / "native").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.environ["PULSE_RUNTIME_PATH"] = str(runtime)
-    os.environ["PULSE_SERVER"] = f"unix:{runtime / 'native'}"
-    try:
-        yield str(runtime)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(runtime, ignore_errors=True)
+    from tests.pulse import null_sink
+
+    with null_sink() as runtime:
+        yield runtime

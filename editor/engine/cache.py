@@ -16,7 +16,7 @@ from typing import Any
 import platformdirs
 
 from editor.core.atomic import fsync_dir, write_atomic
-from editor.engine.client import sniff_audio_suffix
+from editor.engine.audiocheck import sniff_audio_suffix
 
 APP = "castline"
 

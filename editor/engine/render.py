@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from editor.core.planner import PlannedRequest
@@ -31,37 +30,13 @@ from editor.engine.errors import (
     TaskFailed,
     UnknownTask,
 )
+from editor.engine.events import RenderEvent, Stage
 from editor.engine.journal import Journal
 
 log = logging.getLogger(__name__)
 
 # Submit errors after which the service provably did not take (or charge) the request.
 NOT_CHARGED = (KeyRejected, OutOfCredits, RequestRefused, RateLimited, NetworkDown, InsecureURL)
-
-
-class Stage(StrEnum):
-    QUEUED = "queued"
-    SUBMITTING = "submitting"
-    WAITING = "waiting"
-    RUNNING = "running"
-    DOWNLOADING = "downloading"
-    READY = "ready"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class RenderEvent:
-    request: PlannedRequest
-    stage: Stage
-    progress: float | None = None
-    path: Path | None = None
-    error: Exception | None = None
-    cached: bool = False
-
-    @property
-    def line_ids(self) -> tuple[str, ...]:
-        return self.request.line_ids
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from editor.core.planner import build_request
 from editor.core.scene import Line, Scene
 from editor.engine.cache import AudioCache
-from editor.engine.render import RenderEvent, Stage
+from editor.engine.events import RenderEvent, Stage
 
 
 class LineState(StrEnum):

@@ -66,6 +66,10 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     async def main() -> None:
         window.show()
         open_first(window, settings, scene, ask)
+        if os.environ.get("CASTLINE_EXIT_WHEN_SHOWN"):  # the start-up benchmark
+            QCoreApplication.processEvents()
+            print("castline: shown", flush=True)
+            window.close()
         if os.environ.get("CASTLINE_SCREENSHOT"):
             await _screenshot(window, Path(os.environ["CASTLINE_SCREENSHOT"]))
             window.close()

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from editor.core.catalog import voices
 from editor.core.pricing import CostTracker, format_credits
 from editor.core.scene import Scene
-from editor.engine.render import RenderEvent, Stage
+from editor.engine.events import RenderEvent, Stage
 from editor.ui.icons import icon
 
 

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
@@ -31,17 +31,14 @@ from PySide6.QtWidgets import (
 from editor import __version__
 from editor.core import sceneio
 from editor.core.catalog import read_resource_text
-from editor.core.importers import ImportError_, import_file
 from editor.core.planner import PlanError, PlannedRequest, build_request, plan
 from editor.core.pricing import CostTracker, format_credits
 from editor.core.scene import LinesChanged, Scene, SceneError
-from editor.engine.audio import ExportError, assemble, decode, write
 from editor.engine.cache import AudioCache, default_state_dir
 from editor.engine.errors import BILLING_URL, ServiceError
+from editor.engine.events import RenderEvent, Stage
 from editor.engine.journal import Journal
 from editor.engine.keystore import KeyStoreError, get_key, key_from_environment
-from editor.engine.render import RenderEngine, RenderEvent, RenderOutcome, Stage
-from editor.engine.service import ServiceSession, open_service
 from editor.engine.status import LineState, StatusBook
 from editor.ui import commands as cmd
 from editor.ui.delegates import (
@@ -69,6 +66,10 @@ from editor.ui.scenemodel import (
 )
 from editor.ui.settings import Settings
 from editor.ui.tasks import AsyncRunner
+
+if TYPE_CHECKING:  # the network and audio stacks load on first use, not at start-up
+    from editor.engine.render import RenderEngine, RenderOutcome
+    from editor.engine.service import ServiceSession
 
 log = logging.getLogger(__name__)
 SAMPLE = "samples/night-ferry.castline"
@@ -738,6 +739,8 @@ class MainWindow(QMainWindow):
                                               "Scripts (*.fountain *.txt *.csv)")
         if not name:
             return
+        from editor.core.importers import ImportError_, import_file
+
         try:
             scene = import_file(Path(name))
         except ImportError_ as e:
@@ -759,6 +762,8 @@ class MainWindow(QMainWindow):
     # --- the service ---------------------------------------------------------------------------
 
     async def ensure_service(self) -> ServiceSession:
+        from editor.engine.service import open_service
+
         want_sandbox = self.sandbox
         if self.session is not None and self._session_sandbox == want_sandbox:
             return self.session
@@ -867,6 +872,8 @@ class MainWindow(QMainWindow):
         if self.modified:
             self.save_recovery()
         session = await self.ensure_service()
+        from editor.engine.render import RenderEngine
+
         engine = RenderEngine(session.client, self.cache(), self.journal,
                               jobs=int(self.settings.get("render/jobs")))
         self.engine = engine
@@ -1045,6 +1052,8 @@ class MainWindow(QMainWindow):
             return
 
         async def go() -> None:
+            from editor.engine.render import RenderEngine
+
             session = await self.ensure_service()
             engine = RenderEngine(session.client, self.cache(), self.journal, jobs=1)
             outcome = await engine.run([request])
@@ -1074,6 +1083,8 @@ class MainWindow(QMainWindow):
             lambda e: QMessageBox.warning(self, "Export failed", str(e))).start()
 
     async def export_to(self, out: Path, *, ask: bool = True) -> Path | None:
+        from editor.engine.audio import ExportError, assemble, decode, write
+
         missing = [ln for ln in self.scene.lines if ln.text.strip()
                    and self.book.status(ln).state is not LineState.READY]
         if missing:

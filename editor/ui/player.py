@@ -20,15 +20,17 @@ class Player(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._devices = QMediaDevices(self)
+        self._devices: QMediaDevices | None = None  # made on first use: it starts the backend
         self._player: QMediaPlayer | None = None
         self._output: QAudioOutput | None = None
         self._path = ""
         self._volume = 0.8
-        self._devices.audioOutputsChanged.connect(self._on_devices_audio_outputs_changed)
 
     @property
     def available(self) -> bool:
+        if self._devices is None:
+            self._devices = QMediaDevices(self)
+            self._devices.audioOutputsChanged.connect(self._on_devices_audio_outputs_changed)
         return bool(QMediaDevices.audioOutputs())
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
@@ -79,17 +80,25 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
-        self.runner.run(asyncio.to_thread(get_key), "read key").success(self._on_key_read).failure(
-            lambda e: self.key_state.setText(str(e))).start()
+        self._epoch = 0  # the newest action's answer wins the status line
+        self._act(asyncio.to_thread(get_key), "read key", lambda key: (
+            "A key is stored in the system keyring." if key else "No key is stored yet."))
 
-    def _on_key_read(self, key: str | None) -> None:
-        self.key_state.setText("A key is stored in the system keyring." if key else
-                               "No key is stored yet.")
+    def _act(self, coro: Any, label: str, describe: Any) -> None:
+        self._epoch += 1
+        epoch = self._epoch
+
+        def show(text: str) -> None:
+            if epoch == self._epoch:
+                self.key_state.setText(text)
+
+        self.runner.run(coro, label).success(lambda r: show(describe(r))).failure(
+            lambda e: show(str(e) if isinstance(e, ServiceError | KeyStoreError)
+                           else f"{label} failed: {e}")).start()
 
     def _on_forget_clicked(self) -> None:
-        self.runner.run(asyncio.to_thread(delete_key), "remove key").success(
-            lambda ok: self.key_state.setText("The key was removed." if ok else "No key was stored.")
-        ).failure(lambda e: self.key_state.setText(str(e))).start()
+        self._act(asyncio.to_thread(delete_key), "remove key",
+                  lambda ok: "The key was removed." if ok else "No key was stored.")
 
     def _on_test_clicked(self) -> None:
         typed = self.key.text().strip()
@@ -107,9 +116,7 @@ class SettingsDialog(QDialog):
                                        else "")
 
         self.key_state.setText("Asking the service…")
-        self.runner.run(check(), "test key").success(self.key_state.setText).failure(
-            lambda e: self.key_state.setText(str(e) if isinstance(e, ServiceError | KeyStoreError)
-                                             else f"Could not test the key: {e}")).start()
+        self._act(check(), "test key", str)
 
     def _on_accepted(self) -> None:
         self.settings.set("service/base_url", self.base_url.text().strip() or "https://apiin.one")
@@ -122,9 +129,9 @@ class SettingsDialog(QDialog):
             self.accept()
             return
 
-        def done(_: object) -> None:
+        def done(_: object) -> str:
             self.key.clear()
             self.accept()
+            return "The key is stored in the system keyring."
 
-        self.runner.run(asyncio.to_thread(set_key, typed), "store key").success(done).failure(
-            lambda e: self.key_state.setText(str(e))).start()
+        self._act(asyncio.to_thread(set_key, typed), "store key", done)

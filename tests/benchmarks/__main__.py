@@ -1,0 +1,388 @@
+"""Castline's benchmark suite: ``bash packaging/dev bench`` (not part of the test run).
+
+Prints one row per target with the measured figure (medians), the target, and a ratio
+where a peer or an ideal was measured in the same run. A benchmark that cannot run says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import platform
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PULSE_LATENCY_MSEC", "30")
+SCRATCH = Path(tempfile.mkdtemp(prefix="castline-bench-"))
+os.environ["CASTLINE_CACHE_DIR"] = str(SCRATCH / "cache")
+os.environ["CASTLINE_STATE_DIR"] = str(SCRATCH / "state")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+ROWS: list[tuple[str, str, str, str]] = []
+
+
+def row(what: str, figure: str, target: str, verdict: str) -> None:
+    ROWS.append((what, figure, target, verdict))
+    print(f"  {what}: {figure} (target {target}) {verdict}", flush=True)
+
+
+def ok(flag: bool) -> str:
+    return "met" if flag else "MISSED"
+
+
+def median_of(fn: Callable[[], float], n: int) -> float:
+    return statistics.median(fn() for _ in range(n))
+
+
+# --- start-up ----------------------------------------------------------------------------------
+
+BARE = """
+import time, sys
+t0 = time.perf_counter()
+from PySide6.QtWidgets import QApplication, QMainWindow, QTableWidget
+app = QApplication(sys.argv[:1])
+w = QMainWindow(); t = QTableWidget(10, 8); w.setCentralWidget(t); w.show()
+app.processEvents()
+print("shown", flush=True)
+"""
+
+
+def spawn_until(args: list[str], marker: str, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    assert p.stdout is not None
+    for line in p.stdout:
+        if marker in line:
+            elapsed = time.perf_counter() - t0
+            break
+    else:
+        raise RuntimeError(f"{args[0]} never printed {marker!r}")
+    p.wait(timeout=30)
+    p.stdout.close()
+    return elapsed
+
+
+def bench_start() -> None:
+    env = {**os.environ, "CASTLINE_EXIT_WHEN_SHOWN": "1", "XDG_CONFIG_HOME": str(SCRATCH / "cfg")}
+    app = median_of(lambda: spawn_until([sys.executable, "-m", "editor", "--sandbox"],
+                                        "castline: shown", env), 5)
+    bare = median_of(lambda: spawn_until([sys.executable, "-c", BARE], "shown", env), 5)
+    row("start → window with the sample scene", f"{app:.2f} s (bare PySide6 window+table "
+        f"{bare:.2f} s, ratio {app / bare:.1f}×)", "≤ 0.6 s and ≤ 3×", ok(app <= 0.6 and app / bare <= 3))
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import editor.ui.mainwindow"],
+                         capture_output=True, text=True, env=env, check=False).stderr
+    entries = []
+    for line in out.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m and m.group(4) != "editor.ui.mainwindow":
+            entries.append((int(m.group(2)), m.group(4)))
+    print("    import time of the editor window's modules, top 10 (cumulative, nested included):")
+    for us, name in sorted(entries, reverse=True)[:10]:
+        print(f"      {us / 1000:7.1f} ms  {name}")
+
+
+# --- a 10,000-line scene -------------------------------------------------------------------------
+
+def big_scene(n: int = 10_000) -> Any:
+    from editor.core.scene import Scene
+
+    sentence = ("the night ferry hums along the channel while the purser counts passengers "
+                "and nobody admits to hearing the knock at the door of cabin nine")
+    words = sentence.split()
+    s = Scene(title="Feature")
+    lines = []
+    for i in range(n):
+        k = 8 + (i * 7) % 14
+        text = " ".join(words[(i + j) % len(words)] for j in range(k))
+        text = f"{i}: {text}"[:60].ljust(60, ".")  # every line distinct: no request is shared
+        lines.append(s.new_line(("ODILE", "BEN", "PURSER", "CAPTAIN")[i % 4], text))
+    s.insert_lines(0, lines)
+    return s
+
+
+def bench_big_scene() -> Any:
+    from editor.core import sceneio
+
+    scene = big_scene()
+    chars = sum(len(ln.text) for ln in scene.lines)
+    path = SCRATCH / "feature.castline"
+    sceneio.save(scene, path)
+    saves = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        sceneio.save(scene, path)
+        saves.append(time.perf_counter() - t0)
+    code = f"""
+import os, sys, time, resource
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+t0 = time.perf_counter()
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from editor.core import sceneio
+from editor.ui.mainwindow import MainWindow
+from editor.ui.settings import Settings
+w = MainWindow(Settings(QSettings({str(SCRATCH / 's.ini')!r}, QSettings.Format.IniFormat)), sandbox=True)
+w.show(); app.processEvents()
+t1 = time.perf_counter()
+from pathlib import Path
+w.open_path(Path({str(path)!r}))
+app.processEvents()
+t2 = time.perf_counter()
+print(t2 - t1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=False, env=os.environ)
+        if out.returncode != 0:
+            row("open a 10,000-line scene", "could not run: " + out.stderr[-300:], "≤ 1.5 s", "")
+            return scene
+        runs.append(tuple(map(float, out.stdout.split()[-2:])))
+    open_s = statistics.median(r[0] for r in runs)
+    rss = statistics.median(r[1] for r in runs)
+    row(f"open a 10,000-line scene ({chars:,} characters)", f"{open_s:.2f} s", "≤ 1.5 s",
+        ok(open_s <= 1.5))
+    save = statistics.median(saves)
+    row("save it", f"{save * 1000:.0f} ms", "≤ 0.5 s", ok(save <= 0.5))
+    row("resident memory with it open", f"{rss:.0f} MB", "≤ 200 MB", ok(rss <= 200))
+    return scene
+
+
+def bench_keystroke_and_scroll(scene: Any) -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from editor.ui.mainwindow import MainWindow
+    from editor.ui.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    w = MainWindow(Settings(QSettings(str(SCRATCH / "k.ini"), QSettings.Format.IniFormat)),
+                   sandbox=True, cache_root=SCRATCH / "kc")
+    w.confirm_discard = lambda: True  # type: ignore[method-assign]
+    w.resize(1280, 800)
+    w.show()
+    w.set_scene(scene, None)
+    app.processEvents()
+    times = []
+    for i in range(300):
+        r = (i * 7919) % len(scene)
+        text = scene.lines[r].text + "x"
+        t0 = time.perf_counter()
+        w._commit_cell(r, "text", text)
+        w.update_costs()
+        times.append(time.perf_counter() - t0)
+    med = statistics.median(times) * 1000
+    row("one keystroke in a 10,000-line scene → model, planner, cost panel", f"{med:.2f} ms",
+        "≤ 2 ms", ok(med <= 2))
+    bar = w.view.verticalScrollBar()
+    bar.setValue(0)
+    app.processEvents()
+    paints = []
+    for _ in range(40):
+        bar.setValue(bar.value() + bar.pageStep())
+        t0 = time.perf_counter()
+        w.view.viewport().repaint()
+        paints.append(time.perf_counter() - t0)
+    med = statistics.median(paints) * 1000
+    row("scroll the 10,000-line table one page", f"{med:.1f} ms per repaint", "≤ 16 ms",
+        ok(med <= 16))
+    w.close()
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+async def render_100() -> tuple[float, float]:
+    from editor.core.planner import plan
+    from editor.engine.cache import AudioCache
+    from editor.engine.client import ServiceClient
+    from editor.engine.journal import Journal
+    from editor.engine.render import RenderEngine
+    from editor.engine.sandbox import Sandbox
+
+    scene = big_scene(100)
+    async with Sandbox(latency=1.0, use_espeak=False) as box:
+        client = ServiceClient(box.base_url, box.key)
+        engine = RenderEngine(client, AudioCache(SCRATCH / "r100"), Journal(SCRATCH / "j100"), jobs=8)
+        t0 = time.perf_counter()
+        outcome = await engine.run(plan(scene, "lines"))
+        wall = time.perf_counter() - t0
+        await client.aclose()
+        assert outcome.ok, outcome.errors
+        return wall, box.stats.polls / 100
+
+
+async def naive(n: int) -> float:
+    """The pattern public clients of this API use: one request at a time, a fixed 6 s poll."""
+    import httpx
+
+    from editor.core.planner import plan
+    from editor.engine.sandbox import Sandbox
+
+    scene = big_scene(n)
+    async with Sandbox(latency=1.0, use_espeak=False) as box, httpx.AsyncClient() as http:
+        headers = {"Authorization": f"Bearer {box.key}"}
+        t0 = time.perf_counter()
+        for req in plan(scene, "lines"):
+            r = await http.post(box.base_url + "/api/v1/audio/speech", json=req.body, headers=headers)
+            task = r.json()["task_id"]
+            while True:
+                await asyncio.sleep(6)
+                state = (await http.get(f"{box.base_url}/api/v1/tasks/{task}", headers=headers)).json()
+                if state["status"] == "completed":
+                    await http.get(state["audio_url"])
+                    break
+        return (time.perf_counter() - t0) / n
+
+
+def bench_render() -> None:
+    wall, polls = asyncio.run(render_100())
+    ideal = math.ceil(100 / 8) * 1.0
+    row("render 100 lines (sandbox latency 1.0 s, 8 parallel)",
+        f"{wall:.1f} s = {wall / ideal:.2f}× ideal ({ideal:.0f} s); {polls:.1f} polls per task",
+        "≤ 1.15× ideal, ≤ 4 polls", ok(wall <= 1.15 * ideal and polls <= 4))
+    per_line = asyncio.run(naive(3))
+    row("the naive pattern (sequential, 6 s poll), per line × 100",
+        f"{per_line * 100:.0f} s, Castline is {per_line * 100 / wall:.0f}× faster",
+        "print the ratio", "(measured on 3 lines; the pattern is strictly sequential)")
+
+
+# --- playback ------------------------------------------------------------------------------------
+
+def bench_playback() -> None:
+    from tests.pulse import null_sink
+
+    with null_sink() as sink:
+        if sink is None:
+            row("playback latency", "could not run: pulseaudio is not installed", "", "")
+            return
+        code = r'''
+import asyncio, os, statistics, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings
+from PySide6.QtMultimedia import QMediaPlayer
+from PySide6.QtWidgets import QApplication
+import qasync
+app = QApplication([])
+from editor.ui.mainwindow import MainWindow
+from editor.ui.settings import Settings
+loop = qasync.QEventLoop(app); asyncio.set_event_loop(loop)
+w = MainWindow(Settings(QSettings(sys.argv[1], QSettings.Format.IniFormat)), sandbox=True)
+w.confirm_discard = lambda: True
+w.open_sample(); w.show()
+
+async def playing():
+    while True:
+        p = w.player.media_player
+        if p is not None and p.playbackState() == QMediaPlayer.PlaybackState.PlayingState:
+            return time.perf_counter()
+        await asyncio.sleep(0.001)
+
+async def main():
+    finish_to_play, click_to_play = [], []
+    session = await w.ensure_service()
+    box = session.sandbox
+    for row in range(5):
+        w.stop_playback(); w.select_rows([row])
+        box_tasks_before = set(box.tasks)
+        w.play_current()                      # not rendered: renders, then plays
+        await playing()
+        t_play = time.perf_counter()
+        (tid,) = set(box.tasks) - box_tasks_before
+        finished_at = box.tasks[tid].created + box.latency
+        finish_to_play.append(t_play - finished_at)
+    for i in range(10):
+        w.stop_playback(); w.select_rows([i % 5])
+        await asyncio.sleep(0.05)
+        t0 = time.perf_counter(); w.play_current(); t1 = await playing()
+        click_to_play.append(t1 - t0)
+    w.stop_playback()
+    print(statistics.median(finish_to_play), statistics.median(click_to_play))
+    await w.shutdown()
+
+with loop:
+    loop.run_until_complete(main())
+'''
+        out = subprocess.run([sys.executable, "-c", code, str(SCRATCH / "p.ini")],
+                             capture_output=True, text=True, env=os.environ, check=False,
+                             timeout=300)
+        if out.returncode != 0:
+            row("playback latency", "could not run: " + out.stderr.strip()[-300:], "", "")
+            return
+        finish, click = map(float, out.stdout.split()[-2:])
+        row("task finished at the service → its audio playing", f"{finish * 1000:.0f} ms",
+            "≤ 300 ms", ok(finish <= 0.3))
+        row("click play on a rendered line → audio playing", f"{click * 1000:.0f} ms",
+            "≤ 150 ms", ok(click <= 0.15))
+
+
+# --- mixing --------------------------------------------------------------------------------------
+
+def bench_mix() -> None:
+    import io
+
+    import numpy as np
+    import soundfile
+
+    from editor.engine.audio import assemble, decode, write
+    from editor.engine.voice import RATE, synthetic
+
+    clips_dir = SCRATCH / "clips"
+    clips_dir.mkdir()
+    paths = []
+    for i in range(1000):
+        data = synthetic(f"Line {i}: " + "words " * (4 + i % 9), f"voice{i % 4}")
+        buf = io.BytesIO()
+        soundfile.write(buf, data, RATE, format="MP3")
+        p = clips_dir / f"{i}.mp3"
+        p.write_bytes(buf.getvalue())
+        paths.append(p)
+    t0 = time.perf_counter()
+    data, rate, _ = assemble([decode(p) for p in paths], 300)
+    write(SCRATCH / "mix.wav", data, rate)
+    wall = time.perf_counter() - t0
+    seconds = len(data) / rate
+    row("assemble and write the mix of 1,000 cached clips",
+        f"{seconds / wall:.0f}× real time ({seconds / 60:.1f} min of audio in {wall:.1f} s)",
+        "≥ 50× real time", ok(seconds / wall >= 50))
+    del np
+
+
+def main() -> int:
+    print(f"Castline benchmarks on {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}", flush=True)
+    steps = [("start", bench_start), ("big", None), ("render", bench_render),
+             ("playback", bench_playback), ("mix", bench_mix)]
+    only = set(sys.argv[1:])
+    for name, fn in steps:
+        if only and name not in only:
+            continue
+        try:
+            if name == "big":
+                scene = bench_big_scene()
+                bench_keystroke_and_scroll(scene)
+            else:
+                assert fn is not None
+                fn()
+        except Exception as e:
+            row(name, f"could not run: {type(e).__name__}: {e}", "", "")
+    print("\n| what | figure | target | |\n|---|---|---|---|")
+    for r in ROWS:
+        print("| " + " | ".join(r) + " |")
+    print(f"(peak memory of the benchmark process: "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
