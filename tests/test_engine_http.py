@@ -328,3 +328,22 @@ async def test_one_request_can_be_cancelled_while_the_others_finish(tmp_path: Pa
         assert outcome.cancelled == {requests[1].key}
         assert set(outcome.paths) == {requests[0].key, requests[2].key}
         assert any(e.stage is Stage.CANCELLED and e.request is requests[1] for e in rig.events)
+
+
+async def test_polling_learns_how_long_tasks_take(tmp_path: Path) -> None:
+    from editor.engine.client import PollPolicy
+
+    async with running_sandbox(latency=0.6) as box:
+        client = ServiceClient(box.base_url, box.key, policy=PollPolicy(first=0.1, factor=3.0))
+        polls = []
+        for _ in range(5):
+            before = box.stats.polls
+            sub = await client.submit(requests_for(small_scene(1))[0].body | {"stability": 0.5})
+            await client.wait(sub.task_id or "", started=__import__("time").monotonic())
+            polls.append(box.stats.polls - before)
+        await client.aclose()
+        # Once two tasks are timed, the first poll lands just before the usual finish.
+        assert max(polls[2:]) <= 3
+        durations = list(client._durations)
+        assert all(0.55 < d < 1.4 for d in durations)  # bracketing the real 0.6 s
+        assert durations[-1] < durations[0]  # and closing in on it

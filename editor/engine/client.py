@@ -18,8 +18,10 @@ import ipaddress
 import logging
 import os
 import random
+import statistics
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -162,6 +164,7 @@ class ServiceClient:
             trust_env=False,
         )
         self._balance_path: str | None = None
+        self._durations: deque[float] = deque(maxlen=32)  # submit answered -> seen finished
         self.requests_sent = 0
 
     async def aclose(self) -> None:
@@ -312,17 +315,42 @@ class ServiceClient:
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    def _schedule(self, started: float | None) -> Any:
+        """Poll delays: the policy's growing ones, or, once tasks of this session have been
+        timed, a first poll just before the usual finish and close ones after it."""
+        if started is None or len(self._durations) < 2:
+            yield from self.policy.delays()
+            return
+        expected = statistics.median(self._durations)
+        yield max(0.05, started + 0.95 * expected - time.monotonic())
+        step = max(0.1, 0.1 * expected)
+        while True:
+            yield min(self.policy.cap, step)
+            step *= self.policy.factor
+
     async def wait(self, task_id: str, on_progress: Callable[[TaskState], None] | None = None,
-                   deadline: float | None = None) -> TaskState:
-        """Poll until the task is finished (its state) or failed (:class:`TaskFailed`)."""
+                   deadline: float | None = None, started: float | None = None) -> TaskState:
+        """Poll until the task is finished (its state) or failed (:class:`TaskFailed`).
+
+        ``started`` (monotonic time of the submit's answer) lets the client learn how long
+        tasks take and poll when they are likely done, not on a fixed clock.
+        """
         deadline = deadline or time.monotonic() + self.policy.deadline
-        for delay in self.policy.delays():
+        not_yet: float | None = None  # when a poll last saw it unfinished
+        for delay in self._schedule(started):
             await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            asked = time.monotonic()
             state = await self.poll(task_id, deadline)
             if on_progress:
                 on_progress(state)
             if state.status is Status.FINISHED:
+                if started is not None:
+                    # It finished between the last "not yet" and this poll: take the middle.
+                    done = asked - started
+                    self._durations.append(done if not_yet is None else (not_yet + done) / 2)
                 return state
+            if started is not None:
+                not_yet = asked - started
             if state.status is Status.FAILED:
                 raise TaskFailed(state.message or "the task failed")
             if time.monotonic() >= deadline:

@@ -180,9 +180,10 @@ class RenderEngine:
             assert submitted.audio_url is not None
             return await self._download(request, submitted.audio_url, None, emit)
         self.journal.submitted(self.service, key, submitted.task_id)
-        return await self._finish(request, submitted.task_id, emit)
+        return await self._finish(request, submitted.task_id, emit, started=time.monotonic())
 
-    async def _finish(self, request: PlannedRequest, task_id: str, emit: EventSink) -> Path:
+    async def _finish(self, request: PlannedRequest, task_id: str, emit: EventSink,
+                      started: float | None = None) -> Path:
         emit(RenderEvent(request, Stage.WAITING))
 
         def progress(state: TaskState) -> None:
@@ -190,7 +191,7 @@ class RenderEngine:
             emit(RenderEvent(request, stage, state.progress))
 
         try:
-            state = await self.client.wait(task_id, progress)
+            state = await self.client.wait(task_id, progress, started=started)
         except TaskFailed:
             self.journal.done(self.service, request.key)
             raise
