@@ -96,8 +96,8 @@ def test_unreadable_answers_are_clear_errors_quoting_them(obj: object, why: str)
 def test_unreadable_answer_quotes_with_key_redacted() -> None:
     from editor.engine.redact import register
 
-    register("aio_supersecretkey123456")
+    register("aio_fake-test-key-123456")
     with pytest.raises(UnreadableAnswer) as e:
-        answers.parse_json(b"<html>token aio_supersecretkey123456</html>", "the answer")
-    assert "aio_supersecretkey123456" not in str(e.value)
+        answers.parse_json(b"<html>token aio_fake-test-key-123456</html>", "the answer")
+    assert "aio_fake-test-key-123456" not in str(e.value)
     assert "<html>token [redacted]</html>" in str(e.value)
