@@ -7,7 +7,7 @@ import html
 import re
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
@@ -265,6 +265,3 @@ def stability_choices() -> list[tuple[str, Any]]:
 def language_choices() -> list[tuple[str, Any]]:
     return [("Scene default", None)] + [(lang.name, lang.code) for lang in languages()]
 
-
-def key_event_is_commit(event: QEvent) -> bool:
-    return isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)

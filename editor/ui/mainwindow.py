@@ -80,9 +80,8 @@ FILTER = "Castline scenes (*.castline)"
 class SceneView(QTableView):
     """The table: Space plays, Esc stops, Delete removes, Enter edits the line."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.win = window
 
     def keyPressEvent(self, e: Any) -> None:
         editing = self.state() == QAbstractItemView.State.EditingState
@@ -144,7 +143,7 @@ class MainWindow(QMainWindow):
     # --- building ---------------------------------------------------------------------------
 
     def _build_table(self) -> None:
-        self.view = SceneView(self)
+        self.view = SceneView()
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
