@@ -195,7 +195,10 @@ def parse_csv(text: str) -> list[Line]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = list(csv.reader(io.StringIO(text), dialect))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
+    except csv.Error as e:
+        raise ImportError_(f"The CSV file cannot be read ({e}).") from None
     out: list[Line] = []
     for n, row in enumerate(rows, start=1):
         cells = [c.strip() for c in row]
