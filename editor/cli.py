@@ -393,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("castline: stopped.", file=sys.stderr)
         return 130
-    except Exception as e:
+    except Exception as e:  # the last line of defence: one paragraph, no traceback
         logging.getLogger("castline").debug("unexpected error", exc_info=True)
         print(f"castline: something went wrong that Castline did not expect ({type(e).__name__}: "
               f"{redact(str(e))}). Nothing was overwritten. Run with CASTLINE_LOG=debug for "

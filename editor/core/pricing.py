@@ -44,7 +44,7 @@ class CostTracker:
     """Live credit estimate of a scene in both modes."""
 
     def __init__(self, scene: Scene, spoken: SpokenText | None = None) -> None:
-        from editor.core.planner import _spoken
+        from editor.core.planner import _spoken  # here: the planner imports this module
 
         self.scene = scene
         self._spoken: SpokenText = spoken or _spoken

@@ -21,7 +21,7 @@ def sniff_audio_suffix(head: bytes) -> str:
 
 def check_audio_file(path: Path) -> float:
     """The duration in seconds, or :class:`BadAudio` if the file is not playable audio."""
-    import soundfile
+    import soundfile  # numpy + libsndfile: loaded on first use, not at start-up
 
     with open(path, "rb") as f:
         head = f.read(16)

@@ -42,6 +42,12 @@ def tag_color() -> QColor:
     return QColor("#c4b5fd") if dark else TAG_COLOR
 
 
+def commit_and_close(delegate: QStyledItemDelegate, editor: QWidget) -> None:
+    """Write the editor's value to the model and close it, as Enter or a pick should."""
+    delegate.commitData.emit(editor)
+    delegate.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
+
+
 class TagHighlighter(QSyntaxHighlighter):
     def highlightBlock(self, text: str) -> None:
         fmt = QTextCharFormat()
@@ -159,12 +165,8 @@ class LineDelegate(QStyledItemDelegate):
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:
         editor = LineEditor(parent)
-        editor.commit_requested.connect(lambda: self._commit_and_close(editor))
+        editor.commit_requested.connect(lambda: commit_and_close(self, editor))
         return editor
-
-    def _commit_and_close(self, editor: LineEditor) -> None:
-        self.commitData.emit(editor)
-        self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
 
     def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, LineEditor)
@@ -237,12 +239,8 @@ class ChoiceDelegate(QStyledItemDelegate):
         combo = QComboBox(parent)
         for label, value in self.choices:
             combo.addItem(label, value)
-        combo.activated.connect(lambda _i: self._commit_and_close(combo))
+        combo.activated.connect(lambda _i: commit_and_close(self, combo))
         return combo
-
-    def _commit_and_close(self, editor: QComboBox) -> None:
-        self.commitData.emit(editor)
-        self.closeEditor.emit(editor, QStyledItemDelegate.EndEditHint.NoHint)
 
     def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)

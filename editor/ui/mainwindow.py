@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
         self.model.rowsInserted.connect(lambda *_: self._resize_rows())
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.cast_panel.set_scene(scene)
-        self.recovery.discard() if not dirty else None
+        self.recovery.discard()  # the previous scene's: it was saved or let go by now
         self.recovery = RecoveryFile(path)
         self._recompute_cached()
         self.update_costs()
@@ -780,12 +780,11 @@ class MainWindow(QMainWindow):
                     raise ServiceError(str(e)) from None
             base = str(self.settings.get("service/base_url"))
             callback = str(self.settings.get("service/callback_url")) or None
-            self.session = await open_service(base_url=base, key=key or "",
-                                              callback_url=callback) if key else None
-            if self.session is None:
+            if not key:
                 raise ServiceError("No API key is set. Add one in Settings (it is kept in the "
                                    "system keyring), or turn on the sandbox to try Castline "
                                    "without one.")
+            self.session = await open_service(base_url=base, key=key, callback_url=callback)
         self._session_sandbox = want_sandbox
         self.book.cache = self.cache()
         return self.session
