@@ -21,7 +21,9 @@ from typing import Any, NoReturn
 
 from editor import __version__
 
-COMMANDS = ("render", "cost", "import", "sandbox", "key")
+WHAT_DEFAULT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
+
+COMMANDS = ("render", "export", "cost", "import", "sandbox", "key")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -56,10 +58,36 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--mode", choices=("lines", "take"), default="lines",
                    help="lines: one request per line; take: consecutive lines sharing "
                    "stability and language in one request (default: lines)")
-    r.add_argument("--gap-ms", type=int, default=300, help="silence between clips (default 300)")
+    r.add_argument("--gap-ms", type=int, default=None,
+                   help="silence between lines without a pause of their own (default: the "
+                   "scene's gap, else 300)")
     r.add_argument("--jobs", type=int, default=4, help="parallel requests (default 4)")
     r.add_argument("--sandbox", action="store_true",
                    help="use the built-in stand-in service (no key, no credits spent)")
+
+    e = sub.add_parser("export", help="write the scene's audio, lines, stems, subtitles, manifest",
+                       description="Export SCENE's chosen takes into DIR. Lines without audio "
+                       "stop the export unless --missing says what to do.")
+    e.add_argument("scene", type=Path)
+    e.add_argument("--to", type=Path, required=True, metavar="DIR", dest="folder")
+    e.add_argument("--what", default=",".join(WHAT_DEFAULT),
+                   help="comma-separated: mix,lines,stems,srt,vtt,labels,manifest "
+                   "(default: all)")
+    e.add_argument("--format", choices=("wav", "mp3", "flac"), default="wav",
+                   help="audio format (default wav)")
+    e.add_argument("--name", default="{index:03}_{speaker}_{id}",
+                   help="file name template for --what lines; fields {index} {id} {speaker} "
+                   "{voice} {take} {title} (default '{index:03}_{speaker}_{id}')")
+    e.add_argument("--missing", choices=("fail", "skip", "render"), default="fail",
+                   help="lines without audio: stop (default), leave them out, or render them")
+    e.add_argument("--mode", choices=("lines", "take"), default="lines",
+                   help="how --missing render sends them (default lines)")
+    e.add_argument("--gap-ms", type=int, default=None,
+                   help="silence between lines without a pause of their own (default: the "
+                   "scene's gap, else 300)")
+    e.add_argument("--jobs", type=int, default=4, help="parallel requests for --missing render")
+    e.add_argument("--sandbox", action="store_true",
+                   help="the built-in stand-in service's takes (no key, no credits spent)")
 
     c = sub.add_parser("cost", help="estimate a render's credits in both modes",
                        description="The credit estimate for both modes, and what the cache "
@@ -215,6 +243,25 @@ class _Progress:
               file=self.stream, flush=True)
 
 
+def _gap(args: argparse.Namespace, scene: Any) -> int:
+    from editor.core.scene import DEFAULT_GAP_MS
+
+    if args.gap_ms is not None and not 0 <= args.gap_ms <= 60_000:
+        _fail("--gap-ms must be from 0 to 60000.", EXIT_USAGE)
+    if args.gap_ms is not None:
+        return int(args.gap_ms)
+    return DEFAULT_GAP_MS if scene.gap_ms is None else int(scene.gap_ms)
+
+
+def _takes(scene_path: Path) -> Any:
+    from editor.engine.takes import TakeError, TakeStore, takes_dir_for
+
+    try:
+        return TakeStore(takes_dir_for(scene_path))
+    except TakeError as e:
+        _fail(str(e))
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from editor.core.planner import PlanError, plan
 
@@ -224,8 +271,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         _fail(f"{args.output.name}: the output must end in .wav, .flac or .mp3.", EXIT_USAGE)
     if not 1 <= args.jobs <= 32:
         _fail("--jobs must be from 1 to 32.", EXIT_USAGE)
-    if not 0 <= args.gap_ms <= 60_000:
-        _fail("--gap-ms must be from 0 to 60000.", EXIT_USAGE)
+    gap = _gap(args, scene)
     out_dir = args.output.parent if str(args.output.parent) else Path(".")
     if not out_dir.is_dir():
         _fail(f"The folder {out_dir} does not exist.", EXIT_USAGE)
@@ -233,19 +279,23 @@ def cmd_render(args: argparse.Namespace) -> int:
         requests = plan(scene, args.mode)
     except PlanError as e:
         _fail(f"Cannot render. {e}", EXIT_USAGE)
-    if not requests:
+    if not requests and not any(ln.locked for ln in scene.lines):
         _fail("The scene has no lines to render.", EXIT_USAGE)
-    return asyncio.run(_render(scene, requests, args))
+    return asyncio.run(_render(scene, requests, args, gap))
 
 
-async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> int:
-    from editor.engine.audio import ExportError, assemble, decode, write
+async def _render_requests(scene: Any, requests: list[Any], args: argparse.Namespace,
+                           store: Any, what: str) -> Any:
+    """Render (or take from the cache) and keep each result as a take; fail with one paragraph
+    naming every failed line."""
     from editor.engine.cache import default_state_dir
     from editor.engine.errors import ServiceError
     from editor.engine.journal import Journal
     from editor.engine.keystore import KeyStoreError
+    from editor.engine.project import keep_takes
     from editor.engine.render import RenderEngine
     from editor.engine.service import open_service
+    from editor.engine.takes import TakeError
 
     try:
         session = await open_service(sandbox=args.sandbox)
@@ -261,6 +311,10 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> 
         progress.draw(final=True)
     finally:
         await session.aclose()
+    try:
+        keep_takes(store, requests, outcome.paths, sandbox=args.sandbox)
+    except TakeError as e:
+        print(f"warning: {e}", file=sys.stderr)
 
     if not outcome.ok:
         rows = {line.id: i + 1 for i, line in enumerate(scene.lines)}
@@ -273,13 +327,37 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> 
                 line = scene.line_by_id(line_id)
                 parts.append(f"line {rows[line_id]} ({line.speaker or 'no speaker'}): {err}")
         kept = len(outcome.paths)
-        _fail(f"{len(parts)} of {len(scene)} lines failed, so {args.output.name} was not written. "
+        _fail(f"{len(parts)} of {len(scene)} lines failed, so {what} was not written. "
               + " ".join(f"{p}" for p in parts)
-              + f" The {kept} request(s) that rendered are kept in the cache: run the same command "
+              + f" The {kept} request(s) that rendered are kept: run the same command "
               "again to pay only for the failed lines.")
+    return outcome
+
+
+def _missing_message(scene: Any, rows: list[int]) -> str:
+    shown = ", ".join(str(r + 1) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+    locked = [r for r in rows if scene.lines[r].locked]
+    note = (f" ({len(locked)} of them locked, which Castline never renders: unlock them or "
+            "choose a take)") if locked else ""
+    return f"{len(rows)} line(s) have no audio: {shown}{note}."
+
+
+async def _render(scene: Any, requests: list[Any], args: argparse.Namespace, gap: int) -> int:
+    from editor.engine.audio import ExportError, assemble, decode, write
+    from editor.engine.errors import ServiceError
+    from editor.engine.export import plan_export
+    from editor.engine.project import open_book, resolver
+
+    store = _takes(args.scene)
+    outcome = await _render_requests(scene, requests, args, store, args.output.name)
+    book = open_book(scene, store, sandbox=args.sandbox)
+    layout = plan_export(scene, resolver(book))
+    if layout.missing:
+        _fail(_missing_message(scene, layout.missing) + f" {args.output.name} was not written.")
     try:
-        clips = [decode(outcome.paths[r.key]) for r in requests]
-        data, rate, _ = assemble(clips, args.gap_ms)
+        clips = [decode(c.source.path) for c in layout.clips]
+        gaps = [scene.pause_after(c.lines[-1], gap) for c in layout.clips]
+        data, rate, _ = assemble(clips, gaps)
         write(args.output, data, rate)
     except (ExportError, ServiceError) as e:
         _fail(str(e))
@@ -290,6 +368,69 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace) -> 
           f"{outcome.submitted} sent, {outcome.from_cache} from cache, "
           f"{outcome.resumed} resumed) via {where}.")
     return EXIT_OK
+
+
+# --- export -----------------------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from editor.core.planner import PlanError, plan
+    from editor.core.pricing import format_credits
+    from editor.engine.audio import ExportError
+    from editor.engine.errors import ServiceError
+    from editor.engine.export import Exporter, plan_export
+    from editor.engine.project import open_book, resolver
+
+    scene = _load_scene(args.scene)
+    what = [w.strip() for w in args.what.split(",") if w.strip()]
+    bad = [w for w in what if w not in WHAT_DEFAULT]
+    if bad or not what:
+        _fail(f"--what takes {', '.join(WHAT_DEFAULT)}; not {', '.join(bad) or 'nothing'}.",
+              EXIT_USAGE)
+    gap = _gap(args, scene)
+    if not args.folder.is_dir():
+        _fail(f"The folder {args.folder} does not exist; create it first.", EXIT_USAGE)
+    store = _takes(args.scene)
+    book = open_book(scene, store, sandbox=args.sandbox)
+    layout = plan_export(scene, resolver(book))
+    if layout.missing:
+        try:
+            requests = plan(scene, args.mode, layout.missing)
+        except PlanError as e:
+            _fail(f"Cannot render the missing lines. {e}", EXIT_USAGE)
+        cost = sum((r.cost for r in requests), Fraction(0))
+        message = _missing_message(scene, layout.missing)
+        if args.missing == "fail":
+            _fail(f"{message} Rendering them costs {format_credits(cost)}: add --missing render "
+                  "to render them first, or --missing skip to export without them.")
+        if args.missing == "skip":
+            print(f"Skipping: {message}", file=sys.stderr)
+        elif requests:
+            print(f"Rendering first: {message} ({format_credits(cost)})", file=sys.stderr)
+            asyncio.run(_render_requests(scene, requests, args, store, "the export"))
+            book.forget_cached()
+            layout = plan_export(scene, resolver(book))
+            if layout.missing:
+                print(f"Skipping: {_missing_message(scene, layout.missing)}", file=sys.stderr)
+    try:
+        exporter = Exporter(scene, layout, args.folder, what=what, fmt=args.format,
+                            name=args.name, base=args.scene.stem, default_gap_ms=gap)
+        progress = _ExportProgress()
+        result = exporter.run(progress)
+    except (ExportError, ServiceError) as e:
+        _fail(str(e))
+    print(f"Exported {len(result.files)} file(s) to {args.folder} ({result.duration:.1f} s of "
+          f"audio, {len(layout.clips)} clip(s)).")
+    return EXIT_OK
+
+
+class _ExportProgress:
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int, text: str) -> None:
+        if self.tty:
+            print(f"\r{done}/{total} {text[:60]:60}", end="\n" if done >= total else "",
+                  file=sys.stderr, flush=True)
 
 
 # --- sandbox ----------------------------------------------------------------------------
@@ -380,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             args = _parser().parse_args(argv)
-            handler = {"render": cmd_render, "cost": cmd_cost, "import": cmd_import,
+            handler = {"render": cmd_render, "export": cmd_export, "cost": cmd_cost, "import": cmd_import,
                        "sandbox": cmd_sandbox, "key": cmd_key}[args.command]
             return handler(args)
         if argv and argv[0] in ("-h", "--help"):

@@ -170,10 +170,14 @@ def scenes(draw: st.DrawFn) -> Scene:
     cast = {n: CastMember(draw(texts), draw(extras)) for n in cast_names}
     n_lines = draw(st.integers(0, 8))
     lines = [Line(f"id-{i}-{draw(st.text('abc', max_size=3))}", draw(st.sampled_from(cast_names)),
-                  draw(texts), draw(stabilities), draw(languages), draw(extras))
+                  draw(texts), draw(stabilities), draw(languages),
+                  pause_after_ms=draw(st.one_of(st.none(), st.integers(0, 60_000))),
+                  locked=draw(st.booleans()), extra=draw(extras))
              for i in range(n_lines)]
+    words = draw(st.dictionaries(st.text("abcxyz", min_size=1, max_size=6), texts, max_size=3))
     return Scene(draw(texts), "elevenlabs-v3", draw(st.floats(0, 1, allow_nan=False)),
-                 draw(st.sampled_from(["auto", "en", "de"])), cast, lines, draw(extras))
+                 draw(st.sampled_from(["auto", "en", "de"])), cast, lines, draw(extras),
+                 gap_ms=draw(st.one_of(st.none(), st.integers(0, 60_000))), pronunciations=words)
 
 
 def as_data(scene: Scene) -> Any:

@@ -36,11 +36,18 @@ class PlannedRequest:
     body: dict[str, Any]
     characters: int
     cost: Fraction
+    texts: tuple[str, ...] = ()  # the writer's texts (the body holds the spoken ones)
 
     @property
     def key(self) -> str:
         """Cache key: hash of what decides the audio (model, voices, texts, settings)."""
         return request_key(self.body)
+
+    @property
+    def line_keys(self) -> dict[str, str]:
+        """Line id -> the key the line alone would have had when this was planned."""
+        return {line_id: request_key({**self.body, "dialogue": [entry]})
+                for line_id, entry in zip(self.line_ids, self.body["dialogue"], strict=True)}
 
 
 def request_key(body: dict[str, Any]) -> str:
@@ -54,17 +61,13 @@ def request_key(body: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]
 
 
-# How the text a line sends is derived from the writer's text (the hook for
-# pronunciation dictionaries): identity unless the caller passes one.
+# How the text a line sends is derived from the writer's text: by default the
+# scene's pronunciation dictionary (Scene.spoken); a caller may pass another.
 SpokenText = Callable[[Line], str]
 
 
-def _spoken(line: Line) -> str:
-    return line.text
-
-
-def line_entry(scene: Scene, line: Line, spoken: SpokenText = _spoken) -> dict[str, str]:
-    entry = {"text": spoken(line)}
+def line_entry(scene: Scene, line: Line, spoken: SpokenText | None = None) -> dict[str, str]:
+    entry = {"text": (spoken or scene.spoken)(line)}
     voice = scene.voice_of(line.speaker).strip()
     if voice:
         entry["voice"] = voice
@@ -72,8 +75,9 @@ def line_entry(scene: Scene, line: Line, spoken: SpokenText = _spoken) -> dict[s
 
 
 def build_request(scene: Scene, lines: Sequence[Line], info: ModelInfo | None = None,
-                  spoken: SpokenText = _spoken) -> PlannedRequest:
+                  spoken: SpokenText | None = None) -> PlannedRequest:
     info = info or model(scene.model)
+    spoken = spoken or scene.spoken
     dialogue = [line_entry(scene, ln, spoken) for ln in lines]
     chars = sum(len(d["text"]) for d in dialogue)
     body = {
@@ -82,12 +86,18 @@ def build_request(scene: Scene, lines: Sequence[Line], info: ModelInfo | None = 
         "stability": scene.effective_stability(lines[0]),
         "language_code": scene.effective_language(lines[0]),
     }
-    return PlannedRequest(tuple(ln.id for ln in lines), body, chars, request_cost(chars, info))
+    return PlannedRequest(tuple(ln.id for ln in lines), body, chars, request_cost(chars, info),
+                          tuple(ln.text for ln in lines))
 
 
-def check_line(scene: Scene, row: int, info: ModelInfo, spoken: SpokenText = _spoken) -> None:
+def line_key(scene: Scene, line: Line) -> str:
+    """What decides one line's audio, hashed (the key of the line's own request)."""
+    return build_request(scene, [line]).key
+
+
+def check_line(scene: Scene, row: int, info: ModelInfo, spoken: SpokenText | None = None) -> None:
     line = scene.lines[row]
-    n = len(spoken(line))
+    n = len((spoken or scene.spoken)(line))
     if n > info.max_chars:
         raise PlanError(
             f"Line {row + 1} ({line.speaker or 'no speaker'}) has {n} characters; one request "
@@ -100,7 +110,7 @@ def settings_of(scene: Scene, line: Line) -> tuple[float, str]:
 
 def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInfo,
                  stop_at: Callable[[int], bool] | None = None,
-                 spoken: SpokenText = _spoken) -> tuple[list[int], int]:
+                 spoken: SpokenText | None = None) -> tuple[list[int], int]:
     """Greedy split of ``lines`` from ``start``: the rows where each take begins,
     and the row where the split stopped (``len(lines)`` when it ran to the end).
 
@@ -109,6 +119,7 @@ def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInf
     answers True (a start the previous plan had too: from there on the plan
     cannot differ), so that an edit only re-plans the takes it can affect.
     """
+    spoken = spoken or scene.spoken
     starts: list[int] = []
     chars = 0
     voices: set[str] = set()
@@ -133,28 +144,32 @@ def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInf
 
 
 def take_boundaries(scene: Scene, lines: Sequence[Line], start: int, info: ModelInfo,
-                    spoken: SpokenText = _spoken) -> list[int]:
+                    spoken: SpokenText | None = None) -> list[int]:
     """The rows of ``lines`` (from ``start``) where each take request begins."""
     return greedy_takes(scene, lines, start, info, spoken=spoken)[0]
 
 
-def speakable(line: Line, spoken: SpokenText = _spoken) -> bool:
+def speakable(line: Line, spoken: SpokenText) -> bool:
     return bool(spoken(line).strip())
 
 
 def plan(scene: Scene, mode: Mode | str = Mode.LINES, rows: Sequence[int] | None = None,
-         spoken: SpokenText = _spoken) -> list[PlannedRequest]:
+         spoken: SpokenText | None = None, *, include_locked: bool = False
+         ) -> list[PlannedRequest]:
     """The requests a render of ``rows`` (default: all) sends, in scene order.
 
-    Lines with nothing to speak are left out. In take mode, a selection is
-    planned as the takes of its own consecutive stretches (empty lines between
-    selected ones do not break a stretch): rows that are not selected are
-    never sent.
+    Lines with nothing to speak are left out, and so are locked lines (their
+    chosen take is final) unless ``include_locked``. In take mode, a selection
+    is planned as the takes of its own consecutive stretches (empty lines
+    between selected ones do not break a stretch; a locked line does): rows
+    that are not selected are never sent.
     """
     info = model(scene.model)
     mode = Mode(mode)
+    spoken = spoken or scene.spoken
     chosen = sorted(set(rows)) if rows is not None else list(range(len(scene.lines)))
-    chosen = [r for r in chosen if speakable(scene.lines[r], spoken)]
+    chosen = [r for r in chosen if speakable(scene.lines[r], spoken)
+              and (include_locked or not scene.lines[r].locked)]
     for r in chosen:
         check_line(scene, r, info, spoken)
     if mode is Mode.LINES:

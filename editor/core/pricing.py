@@ -44,10 +44,8 @@ class CostTracker:
     """Live credit estimate of a scene in both modes."""
 
     def __init__(self, scene: Scene, spoken: SpokenText | None = None) -> None:
-        from editor.core.planner import _spoken  # here: the planner imports this module
-
         self.scene = scene
-        self._spoken: SpokenText = spoken or _spoken
+        self._spoken: SpokenText = spoken or scene.spoken
         self._line_cost: list[Fraction] = []
         self._line_chars: list[int] = []
         self._chars_total = 0
@@ -130,10 +128,12 @@ class CostTracker:
         self.take_total = sum(self._take_cost, Fraction(0))
 
     def _on_scene_changed(self, event: Event, phase: Phase) -> None:
-        from editor.core.scene import LinesChanged
+        from editor.core.scene import LinesChanged, SceneChanged
 
         if phase != "after":
             return
+        if isinstance(event, SceneChanged) and event.fields <= {"title", "gap_ms", "pronunciations"}:
+            return  # a dictionary change is followed by LinesChanged for the lines it alters
         if isinstance(event, LinesChanged) and len(event.rows) <= 8:
             for row in event.rows:
                 self._update_row(row)

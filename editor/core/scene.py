@@ -17,10 +17,12 @@ from typing import Any, Literal
 
 from editor.core.catalog import DEFAULT_MODEL
 
-LINE_FIELDS = ("speaker", "text", "stability", "language_code")
-SCENE_FIELDS = ("title", "model", "stability", "language_code")
+LINE_FIELDS = ("speaker", "text", "stability", "language_code", "pause_after_ms", "locked")
+SCENE_FIELDS = ("title", "model", "stability", "language_code", "gap_ms")
 DEFAULT_STABILITY = 0.5
 DEFAULT_LANGUAGE = "auto"
+DEFAULT_GAP_MS = 300
+MAX_PAUSE_MS = 60_000
 
 Phase = Literal["before", "after"]
 
@@ -32,6 +34,8 @@ class Line:
     text: str
     stability: float | None = None  # None: the scene's value
     language_code: str | None = None  # None: the scene's value
+    pause_after_ms: int | None = None  # silence after the line; None: the scene's gap
+    locked: bool = False  # a locked line is never rendered (its chosen take is final)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept verbatim
 
 
@@ -94,6 +98,29 @@ def check_stability(value: float | None) -> float | None:
     return float(value)
 
 
+def check_pause(value: int | None, *, nullable: bool = True) -> int | None:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAUSE_MS:
+        raise SceneError(f"A pause is a whole number of milliseconds from 0 to {MAX_PAUSE_MS}, "
+                         f"not {value!r}.")
+    return value
+
+
+def check_pronunciations(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise SceneError("Pronunciations are a table of word -> spoken form.")
+    out: dict[str, str] = {}
+    for raw, said in value.items():
+        if not isinstance(raw, str) or not isinstance(said, str):
+            raise SceneError("Each pronunciation is a word and how to say it, both text.")
+        word = raw.strip()
+        if not word or "[" in word or "]" in word:
+            raise SceneError(f"{raw!r} cannot be a dictionary word (empty, or with brackets).")
+        out[word] = said
+    return out
+
+
 def check_language(value: str | None) -> str | None:
     if value is None:
         return None
@@ -115,6 +142,8 @@ class Scene:
         cast: dict[str, CastMember] | None = None,
         lines: Iterable[Line] = (),
         extra: dict[str, Any] | None = None,
+        gap_ms: int | None = None,
+        pronunciations: dict[str, str] | None = None,
     ) -> None:
         self.title = title
         self.model = model
@@ -123,6 +152,11 @@ class Scene:
         self.cast: dict[str, CastMember] = dict(cast or {})
         self.lines: list[Line] = []
         self.extra: dict[str, Any] = dict(extra or {})
+        self.gap_ms: int | None = check_pause(gap_ms)  # None: the app's default gap
+        self.pronunciations: dict[str, str] = check_pronunciations(pronunciations or {})
+        self._say: re.Pattern[str] | None = None
+        self._said: dict[str, str] = {}
+        self._compile_pronunciations()
         self._listeners: list[Listener] = []
         self._ids: set[str] = set()
         self._next_number = 1
@@ -173,6 +207,55 @@ class Scene:
         member = self.cast.get(speaker)
         return member.voice if member else ""
 
+    def pause_after(self, line: Line, default_gap_ms: int = DEFAULT_GAP_MS) -> int:
+        """Silence after ``line``: its own pause, else the scene's gap, else the default."""
+        if line.pause_after_ms is not None:
+            return line.pause_after_ms
+        return default_gap_ms if self.gap_ms is None else self.gap_ms
+
+    # --- pronunciations ------------------------------------------------------------
+
+    def _compile_pronunciations(self) -> None:
+        words = sorted(self.pronunciations, key=len, reverse=True)
+        self._said = {w.casefold(): s for w, s in self.pronunciations.items()}
+        # An [audio tag] is matched first and kept as it is; dictionary words are matched
+        # whole (not inside longer words), ignoring case.
+        self._say = re.compile(
+            r"(\[[^\]]*\])|(?<!\w)(" + "|".join(re.escape(w) for w in words) + r")(?!\w)",
+            re.IGNORECASE) if words else None
+
+    def spoken(self, line: Line) -> str:
+        """The text sent for ``line``: the writer's text with the dictionary applied."""
+        say = self._say
+        if say is None:
+            return line.text
+        return say.sub(self._replace_word, line.text)
+
+    def _replace_word(self, m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return m.group(1)
+        return self._said[m.group(2).casefold()]
+
+    def set_pronunciations(self, table: dict[str, str]) -> dict[str, str]:
+        """Replace the dictionary; returns the old one. Lines whose spoken text changes get
+        a LinesChanged event with the field ``"spoken"`` (their scene text is untouched)."""
+        table = check_pronunciations(table)
+        old = self.pronunciations
+        if table == old:
+            return old
+        before = [self.spoken(ln) for ln in self.lines]
+        scene_event = SceneChanged(frozenset({"pronunciations"}))
+        self._emit(scene_event, "before")
+        self.pronunciations = dict(table)
+        self._compile_pronunciations()
+        rows = tuple(r for r, ln in enumerate(self.lines) if self.spoken(ln) != before[r])
+        self._emit(scene_event, "after")
+        if rows:
+            change = LinesChanged(rows, frozenset({"spoken"}))
+            self._emit(change, "before")
+            self._emit(change, "after")
+        return old
+
     def speaker_stats(self) -> dict[str, tuple[int, int]]:
         """Speaker -> (number of lines, characters), in cast order."""
         stats = {name: [0, 0] for name in self.cast}
@@ -202,6 +285,7 @@ class Scene:
             raise SceneError(f"Two lines share the id {line.id!r}.")
         check_stability(line.stability)
         check_language(line.language_code)
+        check_pause(line.pause_after_ms)
         self._ids.add(line.id)
         m = _LINE_ID.match(line.id)
         if m:
@@ -301,7 +385,9 @@ class Scene:
         for r in ordered:
             src = self.lines[r]
             line = self.new_line(src.speaker, src.text, stability=src.stability,
-                                 language_code=src.language_code, extra=copy.deepcopy(src.extra))
+                                 language_code=src.language_code,
+                                 pause_after_ms=src.pause_after_ms,
+                                 extra=copy.deepcopy(src.extra))
             copies.append(line)
         at = ordered[-1] + 1
         self.insert_lines(at, copies)
@@ -356,6 +442,11 @@ class Scene:
                 check_stability(v)
             elif name == "language_code":
                 check_language(v)
+            elif name == "pause_after_ms":
+                check_pause(v)
+            elif name == "locked":
+                if not isinstance(v, bool):
+                    raise SceneError(f"locked must be true or false, not {v!r}.")
             elif not isinstance(v, str):
                 raise SceneError(f"{name} must be text, not {v!r}.")
         old = [getattr(self.lines[r], name) for r in ordered]
@@ -482,6 +573,8 @@ class Scene:
             if value is None:
                 raise SceneError("The scene's language cannot be empty.")
             check_language(value)
+        elif name == "gap_ms":
+            check_pause(value)
         elif not isinstance(value, str):
             raise SceneError(f"{name} must be text.")
         old = getattr(self, name)

@@ -21,6 +21,8 @@ from editor.core.scene import (
     Scene,
     SceneError,
     check_language,
+    check_pause,
+    check_pronunciations,
 )
 
 FORMAT = "castline-scene"
@@ -28,8 +30,9 @@ VERSION = 1
 SUFFIX = ".castline"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
-_SCENE_KEYS = {"format", "version", "title", "model", "stability", "language_code", "cast", "lines"}
-_LINE_KEYS = {"id", "speaker", "text", "stability", "language_code"}
+_SCENE_KEYS = {"format", "version", "title", "model", "stability", "language_code", "cast", "lines",
+               "gap_ms", "pronunciations"}
+_LINE_KEYS = {"id", "speaker", "text", "stability", "language_code", "pause_after_ms", "locked"}
 
 
 class SceneFileError(ValueError):
@@ -69,6 +72,20 @@ def _language(source: str, line_no: int | None, field: str, v: Any, *, nullable:
         expected = "a language code such as \"en\" or \"auto\"" + (
             " or null (the scene's value)" if nullable else "")
         raise _fail(source, line_no, field, expected, v) from None
+    return v
+
+
+def _pause(source: str, line_no: int | None, field: str, v: Any) -> int | None:
+    try:
+        return check_pause(v)
+    except SceneError:
+        raise _fail(source, line_no, field, "a whole number of milliseconds from 0 to 60000, "
+                    "or null", v) from None
+
+
+def _flag(source: str, line_no: int | None, field: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise _fail(source, line_no, field, "true or false", v)
     return v
 
 
@@ -137,10 +154,32 @@ def scene_from_data(data: Any, source: str = "scene") -> Scene:
             stability=_stability(source, n, "stability", raw.get("stability"), nullable=True),
             language_code=_language(source, n, "language_code", raw.get("language_code"),
                                     nullable=True),
+            pause_after_ms=_pause(source, n, "pause_after_ms", raw.get("pause_after_ms")),
+            locked=_flag(source, n, "locked", raw.get("locked", False)),
             extra={k: v for k, v in raw.items() if k not in _LINE_KEYS},
         ))
+    gap = _pause(source, None, "gap_ms", data.get("gap_ms"))
+    raw_words = data.get("pronunciations", {})
+    try:
+        words = check_pronunciations(raw_words)
+    except SceneError:
+        raise _fail(source, None, "pronunciations", "an object of word -> spoken form (both text, "
+                    "words without brackets)", raw_words) from None
     extra = {k: v for k, v in data.items() if k not in _SCENE_KEYS}
-    return Scene(title, model, stability, language, cast, lines, extra)  # type: ignore[arg-type]
+    return Scene(title, model, stability, language, cast, lines, extra,  # type: ignore[arg-type]
+                 gap_ms=gap, pronunciations=words)
+
+
+def _line_data(ln: Line) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": ln.id, "speaker": ln.speaker, "text": ln.text,
+                           "stability": ln.stability, "language_code": ln.language_code}
+    # Written only when set, so that files without them stay byte-for-byte as they were.
+    if ln.pause_after_ms is not None:
+        out["pause_after_ms"] = ln.pause_after_ms
+    if ln.locked:
+        out["locked"] = True
+    out.update(ln.extra)
+    return out
 
 
 def scene_to_data(scene: Scene) -> dict[str, Any]:
@@ -152,12 +191,12 @@ def scene_to_data(scene: Scene) -> dict[str, Any]:
         "stability": scene.stability,
         "language_code": scene.language_code,
         "cast": {name: {"voice": m.voice, **m.extra} for name, m in scene.cast.items()},
-        "lines": [
-            {"id": ln.id, "speaker": ln.speaker, "text": ln.text, "stability": ln.stability,
-             "language_code": ln.language_code, **ln.extra}
-            for ln in scene.lines
-        ],
+        "lines": [_line_data(ln) for ln in scene.lines],
     }
+    if scene.gap_ms is not None:
+        data["gap_ms"] = scene.gap_ms
+    if scene.pronunciations:
+        data["pronunciations"] = dict(scene.pronunciations)
     data.update(scene.extra)
     return data
 

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,7 +91,10 @@ class RenderEngine:
         on_event: EventSink | None = None,
         confirm_resend: Confirm | None = None,
         on_warning: Callable[[str], None] | None = None,
+        fresh: Collection[str] = (),
     ) -> RenderOutcome:
+        """Render ``requests``; those whose key is in ``fresh`` are sent even when the cache
+        holds their audio (a new take of the same line)."""
         outcome = RenderOutcome()
         emit = on_event or (lambda e: None)
         # Identical requests (same key) are sent once and shared.
@@ -112,7 +115,7 @@ class RenderEngine:
                                      event.cached))
 
             try:
-                path = self.cache.get(head.key)
+                path = None if head.key in fresh else self.cache.get(head.key)
                 was_cached = path is not None
                 if path is not None:
                     outcome.from_cache += 1

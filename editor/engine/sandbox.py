@@ -128,6 +128,7 @@ class Sandbox:
         self.shape = Shape()
         self.stats = Stats()
         self.tasks: dict[str, Task] = {}
+        self._readings: dict[str, int] = {}
         self.audio: dict[str, bytes] = {}
         self.bodies: list[dict[str, Any]] = []
         self._api = HttpServer(self._handle_api, host, port)
@@ -327,8 +328,11 @@ class Sandbox:
         return self._json(200, {self.shape.id_key: task.id, "status": self.shape.word("waiting")})
 
     async def _synthesise(self, task: Task) -> None:
+        # Like v3, the same request reads a little differently each time it is sent.
+        said = json.dumps(task.body.get("dialogue"), sort_keys=True)
+        self._readings[said] = reading = self._readings.get(said, -1) + 1
         data = await speak_dialogue(task.body["dialogue"], task.body.get("language_code", "auto"),
-                                    self.audio_format, self.use_espeak)
+                                    self.audio_format, self.use_espeak, take=reading)
         name = f"{task.id}.{self.audio_format}"
         self.audio[name] = data
         task.audio_name = name

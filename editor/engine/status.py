@@ -1,9 +1,10 @@
 """Per-line render status (Qt-free): not rendered / changed / queued / rendering /
-ready / failed, derived from what was rendered, the cache and live render events.
+ready / failed, derived from the scene's takes, the cache and live render events.
 
-A line is *ready* while the audio it was rendered into still matches what would be
-sent now (model, voice, text, stability, language); once any of those change it is
-*changed*. Lookups are memoised per fingerprint, so painting a table is cheap.
+A line is *ready* while a take (or cached audio) still matches what would be
+sent now (model, voice, spoken text, stability, language); once any of those
+change it is *changed*. Lookups are memoised per fingerprint, so painting a
+table is cheap.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from editor.core.planner import build_request
-from editor.core.scene import Line, Scene
+from editor.core.planner import line_key
+from editor.core.scene import Event, Line, Phase, Scene, SceneError
 from editor.engine.cache import AudioCache
 from editor.engine.events import RenderEvent, Stage
+from editor.engine.takes import Take, TakeStore
 
 
 class LineState(StrEnum):
@@ -36,6 +38,7 @@ class LineStatus:
     progress: float | None = None
     error: str | None = None
     path: Path | None = None
+    take: Take | None = None  # the take that speaks the line (None: cached audio, or none)
 
 
 _LIVE = {Stage.QUEUED: LineState.QUEUED, Stage.SUBMITTING: LineState.RENDERING,
@@ -44,40 +47,95 @@ _LIVE = {Stage.QUEUED: LineState.QUEUED, Stage.SUBMITTING: LineState.RENDERING,
 
 
 class StatusBook:
-    def __init__(self, scene: Scene, cache: AudioCache) -> None:
+    def __init__(self, scene: Scene, cache: AudioCache, takes: TakeStore | None = None, *,
+                 sandbox: bool = False) -> None:
         self.scene = scene
         self.cache = cache
+        self.takes = takes
+        self.sandbox = sandbox
         self._rendered: dict[str, tuple[Fingerprint, Path]] = {}
         self._live: dict[str, tuple[Fingerprint, LineStatus]] = {}
         self._memo: dict[str, tuple[Fingerprint, Path | None]] = {}
+        self._keys: dict[str, tuple[Fingerprint, str | None]] = {}
+        self._revision = 0  # bumped by every scene change: a dialogue take depends on its neighbours
+        self._take_memo: dict[str, tuple[Fingerprint, int, int, Take | None]] = {}
+        scene.add_listener(self._on_scene_changed)
+
+    def detach(self) -> None:
+        self.scene.remove_listener(self._on_scene_changed)
+
+    def _on_scene_changed(self, event: Event, phase: Phase) -> None:
+        if phase == "after":
+            self._revision += 1
 
     def fingerprint(self, line: Line) -> Fingerprint:
         s = self.scene
-        return (s.model, s.voice_of(line.speaker).strip(), line.text,
+        return (s.model, s.voice_of(line.speaker).strip(), s.spoken(line),
                 s.effective_stability(line), s.effective_language(line))
+
+    def line_key(self, line: Line) -> str | None:
+        """The line's current key (None: nothing to speak)."""
+        fp = self.fingerprint(line)
+        memo = self._keys.get(line.id)
+        if memo is not None and memo[0] == fp:
+            return memo[1]
+        key = line_key(self.scene, line) if fp[2].strip() else None
+        self._keys[line.id] = (fp, key)
+        return key
+
+    def _key_of(self, line_id: str) -> str | None:
+        try:
+            return self.line_key(self.scene.line_by_id(line_id))
+        except SceneError:
+            return None
+
+    def take(self, line: Line) -> Take | None:
+        """The take that speaks the line now (see :mod:`editor.engine.takes`)."""
+        if self.takes is None:
+            return None
+        fp = self.fingerprint(line)
+        memo = self._take_memo.get(line.id)
+        if memo is not None and memo[:3] == (fp, self.takes.generation, self._revision):
+            return memo[3]
+        take = self.takes.resolve(line.id, self._key_of, sandbox=self.sandbox)
+        self._take_memo[line.id] = (fp, self.takes.generation, self._revision, take)
+        return take
 
     def status(self, line: Line) -> LineStatus:
         fp = self.fingerprint(line)
         live = self._live.get(line.id)
         if live is not None and live[0] == fp:
             return live[1]
+        take = self.take(line)
+        if take is not None and self.takes is not None:
+            return LineStatus(LineState.READY, 1.0, path=self.takes.path(take), take=take)
         done = self._rendered.get(line.id)
         if done is not None and done[0] == fp:
             return LineStatus(LineState.READY, 1.0, path=done[1])
         path = self._cached_path(line, fp)
         if path is not None:
             return LineStatus(LineState.READY, 1.0, path=path)
-        if done is not None:
+        if done is not None or self._has_takes(line):
             return LineStatus(LineState.CHANGED)
         return LineStatus(LineState.NOT_RENDERED)
+
+    def _has_takes(self, line: Line) -> bool:
+        return self.takes is not None and any(
+            t.sandbox == self.sandbox for t in self.takes.takes_for(line.id))
 
     def _cached_path(self, line: Line, fp: Fingerprint) -> Path | None:
         memo = self._memo.get(line.id)
         if memo is not None and memo[0] == fp:
             return memo[1]
-        path = self.cache.get(build_request(self.scene, [line]).key) if line.text.strip() else None
+        key = self.line_key(line)
+        path = self.cache.get(key) if key is not None else None
         self._memo[line.id] = (fp, path)
         return path
+
+    def forget_cached(self) -> None:
+        """After the cache or the takes changed under us (another service, a new folder)."""
+        self._memo.clear()
+        self._take_memo.clear()
 
     def on_event(self, event: RenderEvent) -> list[str]:
         """Apply a render event; returns the line ids whose status changed."""

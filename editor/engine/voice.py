@@ -27,10 +27,13 @@ def _seed(voice: str) -> int:
     return int.from_bytes(hashlib.sha256(voice.encode()).digest()[:4], "big")
 
 
-def synthetic(text: str, voice: str) -> Audio:
-    """A harmonic tone with a syllable rhythm and a falling pitch contour."""
+def synthetic(text: str, voice: str, take: int = 0) -> Audio:
+    """A harmonic tone with a syllable rhythm and a falling pitch contour.
+
+    ``take`` varies the reading a little (pace), as v3 does from one render to the next.
+    """
     words = speakable(text)
-    seconds = max(0.4, len(words) / 15.0)
+    seconds = max(0.4, len(words) / 15.0) * (1.0 + 0.04 * (take % 5))
     n = int(seconds * RATE)
     t = np.arange(n, dtype=np.float64) / RATE
     seed = _seed(voice)
@@ -44,7 +47,7 @@ def synthetic(text: str, voice: str) -> Audio:
     return np.asarray(out, dtype=np.float32).reshape(-1, 1)
 
 
-async def espeak(text: str, voice: str, language: str) -> Audio | None:
+async def espeak(text: str, voice: str, language: str, take: int = 0) -> Audio | None:
     exe = shutil.which("espeak-ng")
     words = speakable(text)
     if exe is None or not words:
@@ -54,7 +57,7 @@ async def espeak(text: str, voice: str, language: str) -> Audio | None:
     pitch = str(30 + _seed(voice) % 40)
     try:
         proc = await asyncio.create_subprocess_exec(
-            exe, "-v", f"{lang}+{variant}", "-p", pitch, "-s", "165", "--stdout", words,
+            exe, "-v", f"{lang}+{variant}", "-p", pitch, "-s", str(165 - 6 * (take % 5)), "--stdout", words,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
         out, _ = await proc.communicate()
     except OSError:
@@ -69,15 +72,15 @@ async def espeak(text: str, voice: str, language: str) -> Audio | None:
 
 
 async def speak_dialogue(dialogue: list[dict[str, str]], language: str, fmt: str = "mp3",
-                         use_espeak: bool = True) -> bytes:
-    """Encoded audio (MP3 or WAV) of a dialogue request."""
+                         use_espeak: bool = True, take: int = 0) -> bytes:
+    """Encoded audio (MP3 or WAV) of a dialogue request; ``take`` varies the reading."""
     parts: list[Audio] = []
     pause = np.zeros((int(0.25 * RATE), 1), dtype=np.float32)
     for i, item in enumerate(dialogue):
         voice = item.get("voice", "") or "default"
-        clip = await espeak(item["text"], voice, language) if use_espeak else None
+        clip = await espeak(item["text"], voice, language, take) if use_espeak else None
         if clip is None:
-            clip = synthetic(item["text"], voice)
+            clip = synthetic(item["text"], voice, take)
         if i:
             parts.append(pause)
         parts.append(clip)

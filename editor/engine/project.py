@@ -1,0 +1,44 @@
+"""A scene on disk with its takes: the glue the command line and the editor share."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from editor.core.planner import PlannedRequest
+from editor.core.scene import Line, Scene
+from editor.engine.cache import AudioCache
+from editor.engine.export import Resolve, Source
+from editor.engine.status import LineState, StatusBook
+from editor.engine.takes import Take, TakeStore
+
+log = logging.getLogger(__name__)
+
+
+def keep_take(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbox: bool) -> Take:
+    """Record a finished request as a take of its lines (and make it their active take)."""
+    return store.add(request.line_keys, dict(zip(request.line_ids, request.texts, strict=False)),
+                     request.body, request.key, audio, cost=float(request.cost), sandbox=sandbox)
+
+
+def keep_takes(store: TakeStore, requests: Sequence[PlannedRequest], paths: Mapping[str, Path],
+               *, sandbox: bool) -> list[Take]:
+    return [keep_take(store, r, paths[r.key], sandbox=sandbox) for r in requests if r.key in paths]
+
+
+def resolver(book: StatusBook) -> Resolve:
+    """Line -> its audio now (chosen take, else cached audio), for exports."""
+
+    def resolve(line: Line) -> Source | None:
+        status = book.status(line)
+        if status.state is not LineState.READY or status.path is None:
+            return None
+        return Source(status.path, status.take.id if status.take else None)
+
+    return resolve
+
+
+def open_book(scene: Scene, takes: TakeStore | None, *, sandbox: bool) -> StatusBook:
+    cache = AudioCache(namespace="sandbox" if sandbox else None)
+    return StatusBook(scene, cache, takes, sandbox=sandbox)
