@@ -168,7 +168,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return EXIT_OK
     print(f"{scene.title} — {len(scene)} lines, model {scene.model} (estimates)")
-    for mode, label in (("lines", "One request per line"), ("take", "As takes")):
+    for mode, label in (("lines", "One request per line"), ("take", "As dialogue (take)")):
         m = result["modes"][mode]
         print(f"  {label:22} {m['requests']:5} requests  {m['characters']:7} characters  "
               f"{format_credits(Fraction(str(m['credits'])))}")

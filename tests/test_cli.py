@@ -70,7 +70,7 @@ def test_cost_json_equals_the_formula(tmp_path: Path, specs: list) -> None:
 def test_cost_human_output_marks_estimates(sample_path: Path) -> None:
     p = castline("cost", str(sample_path))
     assert p.returncode == 0
-    assert "≈" in p.stdout and "As takes" in p.stdout
+    assert "≈" in p.stdout and "As dialogue" in p.stdout
 
 
 def test_import_then_cost(tmp_path: Path) -> None:

@@ -119,6 +119,17 @@ class StatusBook:
             return LineStatus(LineState.CHANGED)
         return LineStatus(LineState.NOT_RENDERED)
 
+    def take_count(self, line: Line) -> int:
+        return sum(1 for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox) \
+            if self.takes is not None else 0
+
+    def take_number(self, line: Line, take: Take) -> int:
+        """1-based position of ``take`` among the line's takes (as the Takes panel lists them)."""
+        if self.takes is None:
+            return 0
+        ids = [t.id for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox]
+        return ids.index(take.id) + 1 if take.id in ids else 0
+
     def _has_takes(self, line: Line) -> bool:
         return self.takes is not None and any(
             t.sandbox == self.sandbox for t in self.takes.takes_for(line.id))

@@ -91,6 +91,12 @@ async def _screenshot(window: object, path: Path) -> None:
     if task is not None:
         await task
     window.select_rows([2])
+    task = window.start_render([2], force=True)  # a second take of line 3, for the Takes panel
+    if task is not None:
+        await task
+    window.scene.set_field([0], "locked", True)
+    window.scene.set_field([3], "pause_after_ms", 900)
+    window.refresh_takes_panel()
     window.model.set_playing(window.scene.lines[1].id)
     await asyncio.sleep(0.3)
     window.grab().save(str(path))

@@ -7,15 +7,17 @@ Typing in one cell merges into one step.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
 from editor.core.scene import CastMember, Line, Scene
+from editor.engine.takes import TakeStore
 
 TEXT_MERGE_ID = 1001
 FIELD_LABELS = {"speaker": "speaker", "text": "line", "stability": "stability",
-                "language_code": "language"}
+                "language_code": "language", "pause_after_ms": "pause", "locked": "lock"}
 
 
 class SetFieldCommand(QUndoCommand):
@@ -192,3 +194,60 @@ class SceneSettingCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.scene.set_setting(self.name, self.old)
+
+
+class PronunciationsCommand(QUndoCommand):
+    def __init__(self, scene: Scene, table: dict[str, str]) -> None:
+        super().__init__("Edit pronunciations")
+        self.scene = scene
+        self.new = dict(table)
+        self.old = dict(scene.pronunciations)
+
+    def redo(self) -> None:
+        self.scene.set_pronunciations(self.new)
+
+    def undo(self) -> None:
+        self.scene.set_pronunciations(self.old)
+
+
+class ChooseTakeCommand(QUndoCommand):
+    """Choose the take a line speaks with (undoable; the choice is kept with the takes)."""
+
+    def __init__(self, store: TakeStore, line_ids: list[str], take_id: str | None,
+                 changed: Callable[[list[str]], None], label: str = "Choose take") -> None:
+        super().__init__(label)
+        self.store = store
+        self.line_ids = list(line_ids)
+        self.take_id = take_id
+        self.old = [store.active_id(i) for i in line_ids]
+        self.changed = changed
+
+    def redo(self) -> None:
+        self.store.set_active_many(self.line_ids, self.take_id)
+        self.changed(self.line_ids)
+
+    def undo(self) -> None:
+        for line_id, old in zip(self.line_ids, self.old, strict=True):
+            self.store.set_active(line_id, old)
+        self.changed(self.line_ids)
+
+
+class DeleteTakeCommand(QUndoCommand):
+    """Delete a take; undo restores it (its audio stays until the scene is next opened)."""
+
+    def __init__(self, store: TakeStore, take_id: str, changed: Callable[[list[str]], None]
+                 ) -> None:
+        super().__init__("Delete take")
+        self.store = store
+        self.take_id = take_id
+        take = store.get(take_id)
+        self.line_ids = take.line_ids if take else []
+        self.changed = changed
+
+    def redo(self) -> None:
+        self.store.delete(self.take_id)
+        self.changed(self.line_ids)
+
+    def undo(self) -> None:
+        self.store.restore(self.take_id)
+        self.changed(self.line_ids)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QPlainTextEdit,
+    QSpinBox,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -30,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.core.catalog import audio_tags, detents, languages
-from editor.core.scene import Scene
+from editor.core.scene import MAX_PAUSE_MS, Scene
 from editor.ui.scenemodel import VALUE_ROLE
 
 TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
@@ -254,6 +255,34 @@ class ChoiceDelegate(QStyledItemDelegate):
                      index: QModelIndex | QPersistentModelIndex) -> None:
         assert isinstance(editor, QComboBox)
         model.setData(index, self.choices[editor.currentIndex()][1], Qt.ItemDataRole.EditRole)
+
+
+class PauseDelegate(QStyledItemDelegate):
+    """Milliseconds of silence after a line; the lowest value means "the scene's gap"."""
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: QModelIndex | QPersistentModelIndex) -> QWidget:
+        spin = QSpinBox(parent)
+        spin.setRange(-50, MAX_PAUSE_MS)
+        spin.setSingleStep(50)
+        spin.setSuffix(" ms")
+        spin.setSpecialValueText("Scene gap")
+        spin.setAccelerated(True)
+        spin.setToolTip("Silence after this line. Step to the bottom for the scene's gap.")
+        return spin
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QSpinBox)
+        value = index.data(VALUE_ROLE)
+        editor.setValue(editor.minimum() if value is None else int(value))
+        editor.selectAll()
+
+    def setModelData(self, editor: QWidget, model: Any,
+                     index: QModelIndex | QPersistentModelIndex) -> None:
+        assert isinstance(editor, QSpinBox)
+        editor.interpretText()
+        value = editor.value()
+        model.setData(index, None if value < 0 else value, Qt.ItemDataRole.EditRole)
 
 
 def stability_choices() -> list[tuple[str, Any]]:

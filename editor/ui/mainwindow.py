@@ -1,10 +1,12 @@
-"""The editor window: the scene table, cast, cost and render queue docks, menus and
-toolbar; render, play, files, autosave and recovery."""
+"""The editor window: the scene table, cast, cost, render queue and takes docks, menus
+and toolbar; render, play, takes, export, files, autosave and recovery."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import uuid
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,16 +42,18 @@ from editor.engine.events import RenderEvent, Stage
 from editor.engine.journal import Journal
 from editor.engine.keystore import KeyStoreError, get_key, key_from_environment
 from editor.engine.status import LineState, StatusBook
+from editor.engine.takes import Take, TakeError, TakeStore, takes_dir_for
 from editor.ui import commands as cmd
 from editor.ui.delegates import (
     ChoiceDelegate,
     LineDelegate,
     NumberDelegate,
+    PauseDelegate,
     SpeakerDelegate,
     language_choices,
     stability_choices,
 )
-from editor.ui.docks import CastPanel, CostPanel, QueuePanel
+from editor.ui.docks import CastPanel, CostPanel, QueuePanel, TakesPanel
 from editor.ui.icons import icon
 from editor.ui.player import Player
 from editor.ui.recovery import RecoveryFile
@@ -58,6 +62,7 @@ from editor.ui.scenemodel import (
     COL_LANGUAGE,
     COL_LENGTH,
     COL_NUMBER,
+    COL_PAUSE,
     COL_SPEAKER,
     COL_STABILITY,
     COL_STATUS,
@@ -68,8 +73,10 @@ from editor.ui.settings import Settings
 from editor.ui.tasks import AsyncRunner
 
 if TYPE_CHECKING:  # the network and audio stacks load on first use, not at start-up
+    from editor.engine.export import ExportPlan, ExportResult
     from editor.engine.render import RenderEngine, RenderOutcome
     from editor.engine.service import ServiceSession
+    from editor.ui.exportdialog import ExportDialog, ExportOptions
 
 log = logging.getLogger(__name__)
 SAMPLE = "samples/night-ferry.castline"
@@ -109,11 +116,18 @@ class MainWindow(QMainWindow):
         self._session_sandbox: bool | None = None
         self._render_task: asyncio.Task[Any] | None = None
         self._play_queue: list[tuple[str, Path]] = []
+        self._compare_queue: list[Path] = []
+        self.takes: TakeStore | None = None
+        self._export_dialog: ExportDialog | None = None
+        self._export_task: asyncio.Task[Any] | None = None
         self._cache_root = cache_root
         self.caches: dict[bool, AudioCache] = {}
         self.journal = Journal(default_state_dir() / "journal.jsonl")
         self.recovery = RecoveryFile(None)
         self._cached_cost = Fraction(0)
+        self._seconds: dict[str, float] = {}
+        self._takes_timer = QTimer(self, singleShot=True, interval=0)
+        self._takes_timer.timeout.connect(self.refresh_takes_panel)
 
         self.setWindowIcon(icon("castline"))
         self.resize(1280, 800)
@@ -166,6 +180,7 @@ class MainWindow(QMainWindow):
         self.view.setItemDelegateForColumn(COL_SPEAKER, SpeakerDelegate(lambda: self.scene, self.view))
         self.view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), self.view))
         self.view.setItemDelegateForColumn(COL_LANGUAGE, ChoiceDelegate(language_choices(), self.view))
+        self.view.setItemDelegateForColumn(COL_PAUSE, PauseDelegate(self.view))
         self.empty_hint = QLabel(
             "<h2>An empty scene</h2><p>Press <b>Ctrl+Return</b> to add a line, "
             "<b>Ctrl+I</b> to import a Fountain, text or CSV script, or <b>Ctrl+O</b> to open a "
@@ -186,17 +201,26 @@ class MainWindow(QMainWindow):
         self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))  # noqa: PLW0108 - scene changes
         self.queue_panel.cancel_requested.connect(self.cancel_render)
         self.queue_panel.cancel_item_requested.connect(self._on_queue_cancel_item_requested)
+        self.takes_panel = TakesPanel()
+        self.takes_panel.play_requested.connect(self._on_takes_play_requested)
+        self.takes_panel.compare_requested.connect(self._on_takes_compare_requested)
+        self.takes_panel.choose_requested.connect(self.choose_take)
+        self.takes_panel.delete_requested.connect(self.delete_take)
+        self.takes_panel.regenerate_requested.connect(self.rerender_line)
+        self.takes_panel.lock_requested.connect(self._on_takes_lock_requested)
         self.engine: RenderEngine | None = None
         self.docks = {}
         for name, title, widget, area in (
                 ("cast", "Cast", self.cast_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                 ("cost", "Cost", self.cost_panel, Qt.DockWidgetArea.RightDockWidgetArea),
-                ("queue", "Render queue", self.queue_panel, Qt.DockWidgetArea.BottomDockWidgetArea)):
+                ("queue", "Render queue", self.queue_panel, Qt.DockWidgetArea.BottomDockWidgetArea),
+                ("takes", "Takes", self.takes_panel, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock-{name}")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
+        self.splitDockWidget(self.docks["queue"], self.docks["takes"], Qt.Orientation.Horizontal)
 
     def _action(self, text: str, slot: Any, shortcut: Any = None, tip: str = "",
                 icon_name: str | None = None, context: Qt.ShortcutContext | None = None) -> QAction:
@@ -225,8 +249,12 @@ class MainWindow(QMainWindow):
         self.act_revert = a("&Revert to Saved", self.revert)
         self.act_import = a("&Import Script…", self.import_dialog, "Ctrl+I",
                             "Import a Fountain, plain-text or CSV script")
-        self.act_export = a("&Export Audio…", self.export_dialog, "Ctrl+E",
-                            "Write the scene's audio to a WAV, FLAC or MP3 file")
+        self.act_export = a("&Export…", self.export_dialog, "Ctrl+E",
+                            "Write the scene's audio, per-line files, stems, subtitles and a "
+                            "manifest")
+        self.act_scene_settings = a("Scene Se&ttings…", self.scene_settings_dialog, "Ctrl+Shift+,",
+                                    "Title, stability, language, gap between lines and the "
+                                    "pronunciation dictionary")
         self.act_settings = a("&Settings…", self.settings_dialog, k.Preferences)
         if self.act_settings.shortcut().isEmpty():
             self.act_settings.setShortcut(QKeySequence("Ctrl+,"))
@@ -256,8 +284,16 @@ class MainWindow(QMainWindow):
                                   "Render every line that is not ready yet", "render")
         self.act_render_selection = a("Render Se&lection", self.render_selection, "Ctrl+Shift+R",
                                       "Render the selected lines")
-        self.act_rerender = a("Re-render &Line", self.rerender_line, "Ctrl+Alt+R",
-                              "Render the current line again (a new, paid take)")
+        self.act_rerender = a("&New Take of Line", self.rerender_line, "Ctrl+Alt+R",
+                              "Render the current line again: a new, paid reading; the earlier "
+                              "takes are kept")
+        self.act_lock = a("&Lock Lines", self.toggle_lock, "Ctrl+L",
+                          "Lock the selected lines: no render touches them (again to unlock)")
+        self.pause_actions = [
+            a(f"Insert [{tag}]", lambda _c=False, t=tag: self.insert_tag(t), keys,
+              f"Insert the [{tag}] tag at the cursor of the line being edited")
+            for tag, keys in (("short pause", "Ctrl+Alt+1"), ("pause", "Ctrl+Alt+2"),
+                              ("long pause", "Ctrl+Alt+3"))]
         self.act_cancel = a("&Cancel Render", self.cancel_render, "Ctrl+.")
         self.act_play_line = a("&Play Line", self.play_current, "Space", "Hear the current line",
                                "play", Qt.ShortcutContext.WidgetShortcut)
@@ -293,6 +329,11 @@ class MainWindow(QMainWindow):
         sm = m.addMenu("Set S&tability of Selection")
         sm.addActions(self.stability_actions)
         m.addAction(self.act_set_language)
+        m.addAction(self.act_lock)
+        sm = m.addMenu("Insert &Pause")
+        sm.addActions(self.pause_actions)
+        m.addSeparator()
+        m.addAction(self.act_scene_settings)
         m = bar.addMenu("&Render")
         m.addActions([self.act_render_scene, self.act_render_selection, self.act_rerender,
                       self.act_cancel])
@@ -312,10 +353,11 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_render_selection)
         self.mode_combo = QComboBox()
         self.mode_combo.addItem("Per line", "lines")
-        self.mode_combo.addItem("As takes", "take")
-        self.mode_combo.setToolTip("Per line: one request per line. As takes: consecutive lines "
-                                   "sharing stability and language are sent together (cheaper "
-                                   "for short lines, performed as a dialogue).")
+        self.mode_combo.addItem("As dialogue", "take")
+        self.mode_combo.setToolTip("Per line: one request per line, one take per line. As "
+                                   "dialogue: consecutive lines sharing stability and language "
+                                   "are sent together (cheaper for short lines, performed as a "
+                                   "conversation; they share one take).")
         self.mode_combo.setCurrentIndex(1 if self.settings.get("render/mode") == "take" else 0)
         self.mode_combo.currentIndexChanged.connect(self._on_mode_combo_changed)
         tb.addWidget(QLabel(" Mode: "))
@@ -362,22 +404,27 @@ class MainWindow(QMainWindow):
             old_model.detach()
             self.costs.close()
             self.scene.remove_listener(self._on_scene_changed)
+            self.book.detach()
         self.undo.clear()
+        self._drop_unsaved_takes()
         self.scene, self.path = scene, path
         self._external_dirty = dirty
+        self.takes = self._open_takes(path)
         self.costs = CostTracker(scene)
-        self.book = StatusBook(scene, self.cache())
+        self.book = StatusBook(scene, self.cache(), self.takes, sandbox=self.sandbox)
         self.model = SceneTableModel(scene, self.costs, self.book, self._commit_cell)
+        self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))
         self.model.rows_dropped.connect(self._on_model_rows_dropped)
         scene.add_listener(self._on_scene_changed)
         self.view.setModel(self.model)
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._cost_timer.start())
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self._update_actions())
+        self.view.selectionModel().currentRowChanged.connect(lambda *_: self._takes_timer.start())
         header = self.view.horizontalHeader()
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
         for col, width in ((COL_NUMBER, 48), (COL_SPEAKER, 96), (COL_STABILITY, 108),
-                           (COL_LANGUAGE, 104), (COL_STATUS, 116), (COL_LENGTH, 56),
-                           (COL_CREDITS, 60)):
+                           (COL_LANGUAGE, 104), (COL_PAUSE, 64), (COL_STATUS, 132),
+                           (COL_LENGTH, 56), (COL_CREDITS, 60)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.view.setColumnWidth(col, width)
         self._resize_rows()
@@ -392,6 +439,138 @@ class MainWindow(QMainWindow):
         self._update_actions()
         if scene.lines:
             self.view.setCurrentIndex(self.model.index(0, COL_TEXT))
+        self.refresh_takes_panel()
+
+    # --- takes -------------------------------------------------------------------------------
+
+    def _open_takes(self, path: Path | None) -> TakeStore:
+        """The scene's takes beside it; an unsaved scene's in a folder of its own until saved."""
+        if path is not None:
+            try:
+                store = TakeStore(takes_dir_for(path))
+                store.purge_deleted()  # undo cannot reach them any more
+                if store.damaged_records:
+                    self.statusBar().showMessage(
+                        f"{store.damaged_records} damaged record(s) in {store.index_path.name} were "
+                        "skipped (an interrupted write); every complete take is there.", 10000)
+                return store
+            except TakeError as e:
+                QMessageBox.warning(self, "Takes unavailable", f"{e} The scene opens without "
+                                    "them; rendered audio is still found in the cache.")
+        return TakeStore(default_state_dir() / "unsaved" / f"{uuid.uuid4().hex}.takes")
+
+    def _drop_unsaved_takes(self) -> None:
+        """Leaving an unsaved scene: its takes folder goes (its audio stays in the cache)."""
+        store = self.takes
+        if store is not None and self.path is None and store.root.parent.name == "unsaved":
+            shutil.rmtree(store.root, ignore_errors=True)
+
+    def _takes_changed(self, line_ids: list[str]) -> None:
+        self.book.forget_cached()
+        self.model.refresh_ids(line_ids)
+        self._refresh_rows(tuple(self.scene.row_of(i) for i in line_ids if self._has(i)))
+        self._cost_timer.start()
+        self.refresh_takes_panel()
+
+    def refresh_takes_panel(self) -> None:
+        row = self.current_row()
+        store = self.takes
+        if row is None or store is None:
+            self.takes_panel.show_line(None, None, [], None, lambda _t: False, lambda _t: None)
+            return
+        line = self.scene.lines[row]
+        takes = [t for t in store.takes_for(line.id) if t.sandbox == self.sandbox]
+        key_of = self.book._key_of
+        self.takes_panel.show_line(row, line, takes, self.book.take(line),
+                                   lambda t: store.usable(t, key_of), self._take_seconds)
+        self.act_lock.setText("Un&lock Lines" if line.locked else "&Lock Lines")
+
+    def _take_seconds(self, take: Take) -> float | None:
+        seconds = self._seconds.get(take.id)
+        if seconds is None and self.takes is not None:
+            import soundfile
+
+            try:
+                seconds = float(soundfile.info(str(self.takes.path(take))).duration)
+            except (RuntimeError, OSError):
+                return None
+            self._seconds[take.id] = seconds
+        return seconds
+
+    def _keep_take(self, request: PlannedRequest, path: Path) -> None:
+        from editor.engine.project import keep_take
+
+        if self.takes is None:
+            return
+        try:
+            keep_take(self.takes, request, path, sandbox=self.sandbox)
+        except TakeError as e:
+            self.statusBar().showMessage(str(e), 15000)
+
+    def choose_take(self, take_id: str) -> None:
+        if self.takes is None or (take := self.takes.get(take_id)) is None:
+            return
+        row = self.current_row()
+        line_ids = take.line_ids if len(take.lines) > 1 or row is None else \
+            [self.scene.lines[row].id]
+        self.undo.push(cmd.ChooseTakeCommand(self.takes, line_ids, take_id, self._takes_changed))
+
+    def delete_take(self, take_id: str) -> None:
+        if self.takes is not None and self.takes.get(take_id) is not None:
+            self.undo.push(cmd.DeleteTakeCommand(self.takes, take_id, self._takes_changed))
+
+    def _on_takes_play_requested(self, take_id: str) -> None:
+        take = self.takes.get(take_id) if self.takes else None
+        if take is not None and self.takes is not None:
+            self._compare_queue = []
+            self.player.play(self.takes.path(take))
+
+    def _on_takes_compare_requested(self, take_id: str) -> None:
+        """A/B: this take, then the chosen one."""
+        row = self.current_row()
+        if self.takes is None or row is None:
+            return
+        take, chosen = self.takes.get(take_id), self.book.take(self.scene.lines[row])
+        if take is None or chosen is None:
+            return
+        self._compare_queue = [self.takes.path(chosen)]
+        self.player.play(self.takes.path(take))
+        self.statusBar().showMessage("A/B: this take, then the chosen one.", 4000)
+
+    def _on_takes_lock_requested(self, locked: bool) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.undo.push(cmd.SetFieldCommand(self.scene, [row], "locked", [locked],
+                                               "Lock line" if locked else "Unlock line"))
+
+    def toggle_lock(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        lock = not all(self.scene.lines[r].locked for r in rows)
+        label = ("Lock" if lock else "Unlock") + (" line" if len(rows) == 1 else f" {len(rows)} lines")
+        self.undo.push(cmd.SetFieldCommand(self.scene, rows, "locked", [lock] * len(rows), label))
+
+    def insert_tag(self, tag: str) -> None:
+        """Put ``[tag]`` at the cursor of the line being edited (opening it at the end if none)."""
+        editor = self._open_line_editor()
+        if editor is None:
+            row = self.current_row()
+            if row is None:
+                return
+            self.view.setCurrentIndex(self.model.index(row, COL_TEXT))
+            self.view.edit(self.model.index(row, COL_TEXT))
+            editor = self._open_line_editor()
+            if editor is None:
+                return
+            editor.moveCursor(editor.textCursor().MoveOperation.End)
+        cursor = editor.textCursor()
+        before = editor.toPlainText()[:cursor.position()]
+        space = "" if not before or before.endswith(" ") else " "
+        cursor.insertText(f"{space}[{tag}] ")
+        editor.setTextCursor(cursor)
+
+    # --- layout --------------------------------------------------------------------------------
 
     def _resize_rows(self) -> None:
         if len(self.scene) <= 2000:
@@ -411,6 +590,7 @@ class MainWindow(QMainWindow):
         self.cast_panel.schedule()
         self._cost_timer.start()
         self._update_actions()
+        self._takes_timer.start()
 
     @property
     def modified(self) -> bool:
@@ -716,6 +896,7 @@ class MainWindow(QMainWindow):
         if self.path != path:
             self.recovery.discard()
             self.recovery = RecoveryFile(path)
+            self._move_takes(path)
         self.path = path
         self.undo.setClean()
         self._external_dirty = False
@@ -724,6 +905,26 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.statusBar().showMessage(f"Saved {path.name}", 4000)
         return True
+
+    def _move_takes(self, path: Path) -> None:
+        """Saved under a new name: the takes go with the scene (copied beside it)."""
+        old = self.takes
+        target = takes_dir_for(path)
+        if old is None or old.root == target:
+            return
+        try:
+            new = TakeStore(target)
+            if len(old):
+                new.merge_from(old)
+        except TakeError as e:
+            QMessageBox.warning(self, "Takes not copied", f"The scene was saved, but its takes "
+                                f"could not be copied beside it: {e}")
+            return
+        if self.path is None and old.root.parent.name == "unsaved":
+            shutil.rmtree(old.root, ignore_errors=True)
+        self.takes = self.book.takes = new
+        self.book.forget_cached()
+        self.refresh_takes_panel()
 
     def revert(self) -> None:
         if self.path and (not self.modified or QMessageBox.question(
@@ -786,7 +987,7 @@ class MainWindow(QMainWindow):
                                    "without one.")
             self.session = await open_service(base_url=base, key=key, callback_url=callback)
         self._session_sandbox = want_sandbox
-        self.book.cache = self.cache()
+        self._follow_service()
         return self.session
 
     async def _refresh_balance(self) -> None:
@@ -816,9 +1017,15 @@ class MainWindow(QMainWindow):
         self.start_render(self.selected_rows())
 
     def rerender_line(self) -> None:
+        """A new take of the current line; its earlier takes are kept."""
         row = self.current_row()
-        if row is not None:
-            self.start_render([row], force=True)
+        if row is None:
+            return
+        if self.scene.lines[row].locked:
+            self.statusBar().showMessage(f"Line {row + 1} is locked; unlock it (Ctrl+L) to render "
+                                         "a new take.", 6000)
+            return
+        self.start_render([row], force=True)
 
     def start_render(self, rows: list[int] | None, *, force: bool = False,
                      then_play: str | None = None) -> asyncio.Task[Any] | None:
@@ -847,18 +1054,17 @@ class MainWindow(QMainWindow):
                      if self.book.status(ln).state is LineState.READY}
             requests = [r for r in requests if not set(r.line_ids) <= ready]
         if not requests:
-            self.statusBar().showMessage("Everything selected is already rendered.", 4000)
+            locked = sum(1 for r in (rows if rows is not None else range(len(self.scene)))
+                         if self.scene.lines[r].locked)
+            self.statusBar().showMessage(
+                "Everything selected is already rendered." + (
+                    f" {locked} locked line(s) are never rendered (Ctrl+L unlocks)." if locked
+                    else ""), 5000)
             if then_play:
                 self._play_line_id(then_play)
             return None
-        if force:
-            for r in requests:
-                # A re-render is a new take: move the old audio aside so the request is sent.
-                old = cache.get(r.key)
-                if old is not None:
-                    stamp = int(asyncio.get_running_loop().time())
-                    old.rename(old.with_name(f"{old.stem}.take-{stamp}{old.suffix}"))
-        to_pay = sum((r.cost for r in requests if r.key not in cache), Fraction(0))
+        fresh = {r.key for r in requests} if force else set()
+        to_pay = sum((r.cost for r in requests if force or r.key not in cache), Fraction(0))
         budget = float(self.settings.get("render/budget"))
         if not self.sandbox and float(to_pay) > budget:
             answer = QMessageBox.question(
@@ -877,7 +1083,8 @@ class MainWindow(QMainWindow):
         self.engine = engine
         self.queue_panel.start(len(requests))
         self.docks["queue"].show()
-        outcome = await engine.run(requests, self._on_render_event, self._confirm_resend)
+        outcome = await engine.run(requests, self._on_render_event, self._confirm_resend,
+                                   fresh=fresh)
         self.engine = None
         failed = len(outcome.errors)
         if failed:
@@ -899,6 +1106,8 @@ class MainWindow(QMainWindow):
         return outcome
 
     def _on_render_event(self, event: RenderEvent) -> None:
+        if event.stage is Stage.READY and event.path is not None:
+            self._keep_take(event.request, event.path)  # before the status looks for it
         ids = self.book.on_event(event)
         self.model.refresh_ids(ids)
         self.queue_panel.on_event(event)
@@ -908,6 +1117,7 @@ class MainWindow(QMainWindow):
         self._refresh_rows(tuple(self.scene.row_of(i) for i in ids if self._has(i)))
         if event.stage in (Stage.READY, Stage.FAILED):
             self._cost_timer.start()
+            self._takes_timer.start()
 
     def _has(self, line_id: str) -> bool:
         try:
@@ -997,12 +1207,23 @@ class MainWindow(QMainWindow):
         self._play_line_id(queue[0][0])
 
     def _on_player_finished(self, path: str) -> None:
-        if self._play_queue:
+        if self._compare_queue:
+            nxt = self._compare_queue.pop(0)
+            QTimer.singleShot(400, lambda: self.player.play(nxt))
+            return
+        if self._play_queue and self.model.playing_id is not None:
+            gap = self.gap_after(self.model.playing_id)
             line_id, _ = self._play_queue.pop(0)
-            QTimer.singleShot(int(self.settings.get("render/gap_ms")),
-                              lambda: self._continue_scene(line_id))
+            QTimer.singleShot(gap, lambda: self._continue_scene(line_id))
         else:
             self.model.set_playing(None)
+
+    def gap_after(self, line_id: str) -> int:
+        """The silence after a line: its own pause, else the scene's gap, else the app's."""
+        default = int(self.settings.get("render/gap_ms"))
+        if not self._has(line_id):
+            return default
+        return self.scene.pause_after(self.scene.line_by_id(line_id), default)
 
     def _continue_scene(self, line_id: str) -> None:
         if self.model.playing_id is None:
@@ -1013,6 +1234,7 @@ class MainWindow(QMainWindow):
 
     def stop_playback(self) -> None:
         self._play_queue = []
+        self._compare_queue = []
         self.player.stop()
         self.model.set_playing(None)
 
@@ -1066,59 +1288,130 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------------
 
     def export_dialog(self) -> None:
+        from editor.ui.exportdialog import ExportDialog
+
         if not self.scene.lines:
             return
-        suggested = (self.path.with_suffix(".wav") if self.path else
-                     self._last_dir() / f"{self.scene.title or 'Scene'}.wav")
-        name, _ = QFileDialog.getSaveFileName(self, "Export audio", str(suggested),
-                                              "WAV (*.wav);;FLAC (*.flac);;MP3 (*.mp3)")
-        if not name:
+        if self._export_dialog is not None:
+            self._export_dialog.raise_()
+            self._export_dialog.activateWindow()
             return
-        out = Path(name)
-        if out.suffix.lower() not in (".wav", ".flac", ".mp3"):
-            out = out.with_suffix(".wav")
-        self.runner.run(self.export_to(out), "export").failure(
-            lambda e: QMessageBox.warning(self, "Export failed", str(e))).start()
+        folder = Path(str(self.settings.get("export/folder")) or self._last_dir())
+        base = self.path.stem if self.path else (self.scene.title or "Scene")
+        what = [w for w in str(self.settings.get("export/what")).split(",") if w]
+        dialog = ExportDialog(folder, base, what, str(self.settings.get("export/format")),
+                              str(self.settings.get("export/name")), self)
+        dialog.export_requested.connect(self._on_export_dialog_export_requested)
+        dialog.finished.connect(lambda _r: setattr(self, "_export_dialog", None))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._export_dialog = dialog
+        dialog.open()
+
+    def _on_export_dialog_export_requested(self, options: ExportOptions) -> None:
+        dialog = self._export_dialog
+        if dialog is None:
+            return
+        self.settings.set("export/folder", str(options.folder))
+        self.settings.set("export/what", ",".join(options.what))
+        self.settings.set("export/format", options.fmt)
+        self.settings.set("export/name", options.name)
+        dialog.set_running(True)
+
+        async def go() -> None:
+            try:
+                result = await self.export_files(options, progress=dialog.set_progress,
+                                                 cancel_signal=dialog.cancel_requested)
+            except Exception as e:
+                dialog.finished_with(f"Export failed: {e}")
+                raise
+            if result is None:
+                dialog.finished_with("Export cancelled; nothing half-written was left.")
+            else:
+                dialog.finished_with(f"Wrote {len(result.files)} file(s) to {result.folder} "
+                                     f"({result.duration:.1f} s of audio).")
+
+        op = self.runner.run(go(), "export").failure(
+            lambda e: QMessageBox.warning(self, "Export failed", str(e)))
+        op.start()
+        self._export_task = op.task
+
+    async def _export_layout(self, ask: bool) -> ExportPlan | None:
+        """Where each line's audio is; lines without audio are reported first, with the choice
+        to render them (cost shown), skip them, or cancel (None)."""
+        from editor.engine.export import plan_export
+        from editor.engine.project import resolver
+
+        layout = plan_export(self.scene, resolver(self.book))
+        if not layout.missing or not ask:
+            return layout
+        rows = layout.missing
+        locked = [r for r in rows if self.scene.lines[r].locked]
+        try:
+            cost = sum((r.cost for r in plan(self.scene, self.mode, rows)), Fraction(0))
+        except PlanError:
+            cost = Fraction(0)
+        shown = ", ".join(str(r + 1) for r in rows[:12]) + (" …" if len(rows) > 12 else "")
+        box = QMessageBox(QMessageBox.Icon.Question, "Lines without audio",
+                          f"{len(rows)} line(s) have no audio for their current text: {shown}."
+                          + (f" {len(locked)} of them are locked and are never rendered."
+                             if locked else ""), parent=self)
+        render_btn = None
+        if len(locked) < len(rows):
+            render_btn = box.addButton(f"Render Them ({format_credits(cost)})",
+                                       QMessageBox.ButtonRole.AcceptRole)
+        skip_btn = box.addButton("Skip Them", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if render_btn is not None and clicked is render_btn:
+            task = self.start_render(rows)
+            if task is not None:
+                await task
+            return plan_export(self.scene, resolver(self.book))
+        if clicked is skip_btn:
+            return layout
+        return None
+
+    async def export_files(self, options: ExportOptions, *, ask: bool = True,
+                           progress: Any = None, cancel_signal: Any = None
+                           ) -> ExportResult | None:
+        """Export in a worker thread, reporting progress on the Qt side; None if cancelled."""
+        from editor.engine.export import ExportCancelled, Exporter
+
+        layout = await self._export_layout(ask)
+        if layout is None:
+            return None
+        base = options.base or (self.path.stem if self.path else (self.scene.title or "Scene"))
+        exporter = Exporter(self.scene, layout, options.folder, what=options.what,
+                            fmt=options.fmt, name=options.name, base=base,
+                            default_gap_ms=int(self.settings.get("render/gap_ms")))
+        if cancel_signal is not None:
+            cancel_signal.connect(exporter.cancel)
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int, text: str) -> None:
+            if progress is not None:
+                loop.call_soon_threadsafe(progress, done, total, text)
+
+        try:
+            result = await asyncio.to_thread(exporter.run, report)
+        except ExportCancelled:
+            return None
+        finally:
+            if cancel_signal is not None:
+                cancel_signal.disconnect(exporter.cancel)
+        self.statusBar().showMessage(f"Exported {len(result.files)} file(s) to {result.folder}",
+                                     8000)
+        return result
 
     async def export_to(self, out: Path, *, ask: bool = True) -> Path | None:
-        from editor.engine.audio import ExportError, assemble, decode, write
+        """The scene mix alone, to one file (the quick path; the dialog does the rest)."""
+        from editor.ui.exportdialog import ExportOptions
 
-        missing = [ln for ln in self.scene.lines if ln.text.strip()
-                   and self.book.status(ln).state is not LineState.READY]
-        if missing:
-            rows = [self.scene.row_of(ln.id) for ln in missing]
-            cost = sum((r.cost for r in plan(self.scene, self.mode, rows)), Fraction(0))
-            if ask:
-                box = QMessageBox(QMessageBox.Icon.Question, "Lines without audio",
-                                  f"{len(missing)} line(s) have no audio yet (first: line "
-                                  f"{rows[0] + 1}).", parent=self)
-                render_btn = box.addButton(f"Render them ({format_credits(cost)})",
-                                           QMessageBox.ButtonRole.AcceptRole)
-                skip_btn = box.addButton("Skip them", QMessageBox.ButtonRole.DestructiveRole)
-                box.addButton(QMessageBox.StandardButton.Cancel)
-                box.exec()
-                if box.clickedButton() is render_btn:
-                    task = self.start_render(rows)
-                    if task is not None:
-                        await task
-                elif box.clickedButton() is not skip_btn:
-                    return None
-        paths: list[Path] = []
-        for line in self.scene.lines:
-            status = self.book.status(line)
-            if status.state is LineState.READY and status.path and (not paths or paths[-1] != status.path):
-                paths.append(status.path)
-        if not paths:
-            raise ExportError("Nothing to export: no line has audio yet.")
-        gap = int(self.settings.get("render/gap_ms"))
-
-        def work() -> None:
-            data, rate, _ = assemble([decode(p) for p in paths], gap)
-            write(out, data, rate)
-
-        await asyncio.to_thread(work)
-        self.statusBar().showMessage(f"Exported {out}", 8000)
-        return out
+        fmt = out.suffix.lower().lstrip(".")
+        result = await self.export_files(ExportOptions(out.parent, ("mix",), fmt, "", out.stem),
+                                         ask=ask)
+        return None if result is None else result.files[0]
 
     # --- settings, about -------------------------------------------------------------------------------
 
@@ -1128,10 +1421,43 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.runner, self)
         if dialog.exec():
             self._update_service_label()
-            self.book.cache = self.cache()
-            self.model.refresh_all()
-            self._recompute_cached()
-            self.update_costs()
+            self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))
+            self._follow_service()
+
+    def _follow_service(self) -> None:
+        """The sandbox and the real service keep apart caches and takes: show the right ones."""
+        if self.book.cache is self.cache() and self.book.sandbox == self.sandbox:
+            return
+        self.book.cache = self.cache()
+        self.book.sandbox = self.sandbox
+        self.book.forget_cached()
+        self.model.refresh_all()
+        self._recompute_cached()
+        self.update_costs()
+        self.refresh_takes_panel()
+
+    def scene_settings_dialog(self) -> None:
+        from editor.ui.scenedialog import SceneSettingsDialog
+
+        dialog = SceneSettingsDialog(self.scene, int(self.settings.get("render/gap_ms")), self)
+        dialog.accepted.connect(lambda: self._apply_scene_settings(dialog.changes()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def _apply_scene_settings(self, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        self.undo.beginMacro("Scene settings")
+        for name, value in changes.items():
+            if name == "pronunciations":
+                self.undo.push(cmd.PronunciationsCommand(self.scene, value))
+            else:
+                self.undo.push(cmd.SceneSettingCommand(self.scene, name, value, f"Set {name}"))
+        self.undo.endMacro()
+        changed = self._state_counts.get(LineState.CHANGED, 0)
+        if "pronunciations" in changes and changed:
+            self.statusBar().showMessage(f"{changed} line(s) now say something different from "
+                                         "their take; render them to hear it.", 8000)
 
     def about(self) -> None:
         QMessageBox.about(self, "About Castline", (
@@ -1158,7 +1484,9 @@ class MainWindow(QMainWindow):
                              Qt.Orientation.Horizontal)
             self.resizeDocks([self.docks["cast"], self.docks["cost"]], [260, 300],
                              Qt.Orientation.Vertical)
-            self.resizeDocks([self.docks["queue"]], [130], Qt.Orientation.Vertical)
+            self.resizeDocks([self.docks["queue"]], [150], Qt.Orientation.Vertical)
+            self.resizeDocks([self.docks["queue"], self.docks["takes"]], [520, 760],
+                             Qt.Orientation.Horizontal)
 
     def closeEvent(self, event: Any) -> None:
         if not self.confirm_discard():

@@ -36,11 +36,12 @@ from editor.core.scene import (
 from editor.engine.status import LineState, StatusBook
 from editor.ui.icons import icon
 
-COL_NUMBER, COL_SPEAKER, COL_TEXT, COL_STABILITY, COL_LANGUAGE, COL_STATUS, COL_LENGTH, \
-    COL_CREDITS = range(8)
-HEADERS = ("#", "Speaker", "Line", "Stability", "Language", "Status", "Length", "Credits")
+COL_NUMBER, COL_SPEAKER, COL_TEXT, COL_STABILITY, COL_LANGUAGE, COL_PAUSE, COL_STATUS, \
+    COL_LENGTH, COL_CREDITS = range(9)
+HEADERS = ("#", "Speaker", "Line", "Stability", "Language", "Pause", "Status", "Length",
+           "Credits")
 FIELD_OF = {COL_SPEAKER: "speaker", COL_TEXT: "text", COL_STABILITY: "stability",
-            COL_LANGUAGE: "language_code"}
+            COL_LANGUAGE: "language_code", COL_PAUSE: "pause_after_ms"}
 
 LINE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -71,6 +72,7 @@ class SceneTableModel(QAbstractTableModel):
         self.book = book
         self.commit = commit
         self.playing_id: str | None = None
+        self.default_gap_ms = 300  # the app's default, for scenes without a gap of their own
         self._persistent_before: list[QPersistentModelIndex] = []
         scene.add_listener(self._on_scene_changed)
 
@@ -93,6 +95,7 @@ class SceneTableModel(QAbstractTableModel):
             return {COL_NUMBER: "Click ▶ to hear the line (Space)",
                     COL_STABILITY: "Creative, Natural or Robust; grey: the scene's value",
                     COL_LANGUAGE: "Grey: the scene's language",
+                    COL_PAUSE: "Silence after the line; grey: the scene's gap",
                     COL_CREDITS: "Estimated credits for this line rendered on its own"}.get(section)
         return None
 
@@ -128,14 +131,13 @@ class SceneTableModel(QAbstractTableModel):
             return QBrush(color)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return self._display(index.row(), col, role == Qt.ItemDataRole.EditRole)
+        inherited = ((col == COL_STABILITY and line.stability is None)
+                     or (col == COL_LANGUAGE and line.language_code is None)
+                     or (col == COL_PAUSE and line.pause_after_ms is None))
         if role == Qt.ItemDataRole.ForegroundRole and (
-                (col == COL_STABILITY and line.stability is None)
-                or (col == COL_LANGUAGE and line.language_code is None)
-                or col in (COL_NUMBER, COL_LENGTH, COL_CREDITS)):
+                inherited or col in (COL_NUMBER, COL_LENGTH, COL_CREDITS)):
             return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
-        if role == Qt.ItemDataRole.FontRole and (
-                (col == COL_STABILITY and line.stability is None)
-                or (col == COL_LANGUAGE and line.language_code is None)):
+        if role == Qt.ItemDataRole.FontRole and inherited:
             font = QFont()
             font.setItalic(True)
             return font
@@ -147,7 +149,7 @@ class SceneTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(index.row(), col)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_NUMBER, COL_LENGTH,
-                                                                 COL_CREDITS):
+                                                                 COL_CREDITS, COL_PAUSE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop) if col == COL_TEXT \
@@ -173,11 +175,21 @@ class SceneTableModel(QAbstractTableModel):
                 scene_lang = "Auto" if code == "auto" else names.get(code, code)
                 return "" if edit else f"Scene ({scene_lang})"
             return names.get(line.language_code, line.language_code)
+        if col == COL_PAUSE:
+            if line.pause_after_ms is None:
+                return None if edit else f"{self.scene.pause_after(line, self.default_gap_ms)} ms"
+            return line.pause_after_ms if edit else f"{line.pause_after_ms} ms"
         if col == COL_STATUS:
             status = self.book.status(line)
             text = STATUS_TEXT[status.state]
             if status.state is LineState.RENDERING and status.progress:
                 text += f" {round(status.progress * 100)}%"
+            if status.take is not None:
+                count = self.book.take_count(line)
+                if count > 1:
+                    text += f" · take {self.book.take_number(line, status.take)}/{count}"
+            if line.locked:
+                text += " · locked"
             return text
         if col == COL_LENGTH:
             return f"{len(line.text)} ch"
@@ -193,14 +205,28 @@ class SceneTableModel(QAbstractTableModel):
             if status.state is LineState.FAILED:
                 return status.error
             if status.state is LineState.CHANGED:
-                return "The text, voice, stability or language changed since this line was rendered."
-            return STATUS_TEXT[status.state]
+                tip = ("The text, voice, stability, language or pronunciation changed since this "
+                       "line was rendered; its earlier takes are kept (Takes panel).")
+            elif status.take is not None:
+                count = self.book.take_count(line)
+                tip = (f"Take {self.book.take_number(line, status.take)} of {count} is chosen "
+                       "(Takes panel).")
+            else:
+                tip = STATUS_TEXT[status.state]
+            if line.locked:
+                tip += " Locked: no render touches this line (Ctrl+L to unlock)."
+            return tip
         if col == COL_LENGTH:
             return f"{len(line.text)} characters, about {len(line.text) / 15:.0f} s spoken"
         if col == COL_NUMBER:
             return "Play this line (Space)"
         if col == COL_TEXT and line.text:
-            return None
+            spoken = self.scene.spoken(line)
+            return f"Spoken as: {spoken}" if spoken != line.text else None
+        if col == COL_PAUSE:
+            return ("Silence after this line, overriding the scene's gap" if line.pause_after_ms
+                    is not None else "The scene's gap (Scene > Scene Settings); type a number to "
+                    "set this line's own pause")
         return None
 
     def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
@@ -267,7 +293,7 @@ class SceneTableModel(QAbstractTableModel):
                 self.changePersistentIndexList(old_list, new_list)  # type: ignore[arg-type]
                 self._persistent_before = []
                 self.layoutChanged.emit()
-        elif phase == "after" and isinstance(event, LinesChanged):
+        elif phase == "after" and isinstance(event, LinesChanged) and event.rows:
             lo, hi = min(event.rows), max(event.rows)
             self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(HEADERS) - 1))
         elif phase == "after" and isinstance(event, CastChanged | SceneChanged):

@@ -29,6 +29,10 @@ SETTINGS = {s.name: s for s in (
             "settings are sent together."),
     Setting("render/budget", float, 50.0, "Ask before a render that costs more credits than this."),
     Setting("player/volume", int, 80, "Playback volume, 0-100."),
+    Setting("export/folder", str, "", "Where the last export went."),
+    Setting("export/what", str, "mix,srt,manifest", "What the export dialog writes."),
+    Setting("export/format", str, "wav", "Audio format of exports: wav, mp3 or flac."),
+    Setting("export/name", str, "{index:03}_{speaker}_{id}", "File names of per-line exports."),
     Setting("files/recent", list, [], "Recently opened scenes."),
 )}
 
