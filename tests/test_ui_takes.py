@@ -226,3 +226,20 @@ def test_scene_settings_dialog_edits_gap_and_dictionary(window: MainWindow) -> N
     assert window.gap_after(window.scene.lines[0].id) == 450
     window.undo.undo()  # one step for the whole dialog
     assert window.scene.gap_ms is None and window.scene.pronunciations == {}
+
+
+def test_a_b_plays_the_take_then_the_chosen_one(window: MainWindow, qloop: Any, qtbot: Any
+                                                ) -> None:
+    window.select_rows([6])
+    render(window, qloop, [6])
+    render(window, qloop, [6], force=True)
+    store = window.takes
+    assert store is not None
+    first, chosen = store.takes_for(window.scene.lines[6].id)
+    assert window.book.take(window.scene.lines[6]) == chosen
+    played: list[str] = []
+    window.player.started.connect(played.append)
+    window.takes_panel.compare_requested.emit(first.id)
+    qtbot.waitUntil(lambda: len(played) == 2, timeout=30000)
+    assert played == [str(store.path(first)), str(store.path(chosen))]
+    window.stop_playback()
