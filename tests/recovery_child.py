@@ -1,5 +1,6 @@
-"""Child process for the kill test: open a scene, edit it, let autosave run, then wait
-to be killed. Run as ``python -m tests.recovery_child SCENE SETTINGS_INI``."""
+"""Child process for the kill tests: open a scene, edit it, let autosave run, then wait
+to be killed. Run as ``python -m tests.recovery_child SCENE SETTINGS_INI [typing]``; with
+``typing`` it keeps editing (a new text every 10 ms) until it is killed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ def main() -> None:
     window.open_path(scene)
     window.undo.push(cmd.SetFieldCommand(window.scene, [0], "text", ["Recovered words."]))
     window.autosave.setInterval(50)
+    typing = len(sys.argv) > 3 and sys.argv[3] == "typing"
+    edits = [0]
+
+    def type_more() -> None:
+        edits[0] += 1
+        row = edits[0] % len(window.scene)
+        window.undo.push(cmd.SetFieldCommand(window.scene, [row], "text", [f"Edit {edits[0]}"]))
+
+    if typing:
+        timer = QTimer(window, interval=10)
+        timer.timeout.connect(type_more)
+        timer.start()
 
     def report() -> None:
         if pending():
