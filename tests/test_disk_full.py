@@ -80,3 +80,47 @@ def test_gui_save_and_autosave_on_a_full_disk(tiny_disk: Path, window: Any, dial
     window.save_recovery()
     assert "Autosave failed" in window.statusBar().currentMessage()
     assert not (tiny_disk / "rec.castline").exists()
+
+
+def test_a_take_on_a_full_disk_is_refused_clearly_and_the_others_stay(tiny_disk: Path,
+                                                                      tmp_path: Path) -> None:
+    import soundfile
+
+    from editor.engine.takes import TakeError, TakeStore
+
+    small, big = tmp_path / "small.wav", tmp_path / "big.wav"
+    soundfile.write(small, np.full((2000, 1), 0.1, np.float32), 22050)
+    soundfile.write(big, np.full((22050 * 4, 1), 0.1, np.float32), 22050)
+    store = TakeStore(tiny_disk / "Scene.takes")
+    first = store.add({"line-1": "k"}, {"line-1": "Hi."}, {}, "k", small, cost=1.0, sandbox=False)
+    fill(tiny_disk, leave=8192)
+    with pytest.raises(TakeError, match="free some space"):
+        store.add({"line-1": "k"}, {"line-1": "Hi."}, {}, "k", big, cost=1.0, sandbox=False)
+    again = TakeStore(tiny_disk / "Scene.takes")
+    assert [t.id for t in again.all_takes()] == [first.id] and again.damaged_records == 0
+    assert sorted(p.name for p in (tiny_disk / "Scene.takes" / "audio").iterdir()) == [
+        Path(first.file).name]
+
+
+def test_a_full_export_on_a_full_disk_leaves_only_whole_files(tiny_disk: Path,
+                                                              tmp_path: Path) -> None:
+    import soundfile
+
+    from editor.core.scene import Scene
+    from editor.engine.audio import decode
+    from editor.engine.export import Exporter, Source, plan_export
+
+    scene = Scene(title="Full")
+    scene.insert_lines(0, [scene.new_line(n, f"{n} speaks.") for n in ("A", "B", "A")])
+    clips = {}
+    for line in scene.lines:
+        clips[line.id] = tmp_path / f"{line.id}.wav"
+        soundfile.write(clips[line.id], np.full((22050, 1), 0.2, np.float32), 22050)
+    layout = plan_export(scene, lambda ln: Source(clips[ln.id]))
+    fill(tiny_disk, leave=60_000)  # room for one line's file (44 KB), not two
+    with pytest.raises(ExportError, match="free some space"):
+        Exporter(scene, layout, tiny_disk, what=("lines", "manifest"), fmt="wav").run()
+    left = [p for p in tiny_disk.iterdir() if p.name != "ballast"]
+    assert not [p for p in left if p.name.startswith(".")]  # no temporary file left behind
+    assert [p.name for p in left] == ["001_A_line-1.wav"]
+    assert decode(left[0]).seconds == pytest.approx(1.0)  # what was written is whole
