@@ -25,7 +25,8 @@ json_values = st.recursive(
     max_leaves=20)
 
 scene_keys = st.sampled_from(["format", "version", "title", "model", "stability",
-                              "language_code", "cast", "lines", "id", "speaker", "text", "voice"])
+                              "language_code", "cast", "lines", "id", "speaker", "text", "voice",
+                              "pause_after_ms", "locked", "gap_ms", "pronunciations"])
 
 
 @st.composite
@@ -101,3 +102,56 @@ def test_any_service_answer_reads_or_fails_clearly(obj: Any) -> None:
         assert "could not be read" in str(e)
     else:
         assert state.status is not None
+
+
+take_records = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"op": st.sampled_from(["add", "active", "delete", "restore", "header",
+                                                  "other"])},
+                          optional={"take": json_values, "line": json_values,
+                                    "format": json_values, "version": json_values}),
+    st.fixed_dictionaries({"op": st.just("add"), "take": st.fixed_dictionaries(
+        {"id": st.text(max_size=8), "lines": st.dictionaries(st.text(max_size=4),
+                                                             st.text(max_size=4), max_size=2),
+         "request_key": st.text(max_size=4), "file": st.text(max_size=12)},
+        optional={"cost": json_values, "created": json_values, "texts": json_values})}))
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.lists(take_records, max_size=8), tail=st.binary(max_size=40))
+def test_any_takes_index_opens_or_says_why(tmp_path: Path, records: list[Any], tail: bytes) -> None:
+    from editor.engine.takes import TakeError, TakeStore
+
+    root = tmp_path / "fuzz.takes"
+    root.mkdir(exist_ok=True)
+    body = b"".join(json.dumps(r).encode() + b"\n" for r in records) + tail
+    (root / "index.jsonl").write_bytes(body)
+    try:
+        store = TakeStore(root)
+    except TakeError as e:
+        assert "newer Castline" in str(e)
+        return
+    for take in store.all_takes(deleted=True):  # whatever loaded is usable
+        store.resolve(next(iter(take.lines)), lambda _i: None, sandbox=take.sandbox)
+        assert isinstance(take.lines, dict) and take.lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(template=st.text(max_size=30))
+def test_any_name_template_is_accepted_or_refused_clearly(template: str) -> None:
+    from editor.core.scene import Scene
+    from editor.engine.audio import ExportError
+    from editor.engine.export import Exporter, Source, plan_export
+
+    scene = Scene()
+    scene.insert_lines(0, [scene.new_line("A/B", "x"), scene.new_line("C", "y")])
+    layout = plan_export(scene, lambda ln: Source(Path(f"{ln.id}.wav")))
+    try:
+        exporter = Exporter(scene, layout, Path("."), what=("lines",), name=template)
+        names = exporter.clip_names()
+    except ExportError as e:
+        assert str(e)
+        return
+    assert len(names) == 2 and len(set(names)) == 2
+    assert all("/" not in n and "\\" not in n and n.endswith(".wav") for n in names)

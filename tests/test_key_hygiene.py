@@ -61,6 +61,7 @@ def test_the_key_is_in_no_file_after_a_gui_session_and_cli_renders(
                 searched += 1
                 kinds.add(path.suffix)
                 assert not any(f in data for f in forms), f"the key is in {path}"
+    print(f"\nkey hygiene: {searched} files searched ({', '.join(sorted(kinds))}), 0 hits")
     log = next(isolated_dirs.rglob("castline.log"))
     assert "simulated failure with key" in log.read_text("utf-8")  # the crash was logged...
     assert searched > 50 and {".log", ".jsonl", ".castline", ".wav", ".conf", ".mp3"} <= kinds
