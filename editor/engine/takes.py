@@ -28,9 +28,9 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -280,7 +280,7 @@ class TakeStore:
     def _place(self, src: Path, dest: Path) -> None:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
+            tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
             try:
                 os.link(src, tmp)
             except OSError:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import shutil
-import uuid
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -457,7 +457,7 @@ class MainWindow(QMainWindow):
             except TakeError as e:
                 QMessageBox.warning(self, "Takes unavailable", f"{e} The scene opens without "
                                     "them; rendered audio is still found in the cache.")
-        return TakeStore(default_state_dir() / "unsaved" / f"{uuid.uuid4().hex}.takes")
+        return TakeStore(default_state_dir() / "unsaved" / f"{secrets.token_hex(12)}.takes")
 
     def _drop_unsaved_takes(self) -> None:
         """Leaving an unsaved scene: its takes folder goes (its audio stays in the cache)."""

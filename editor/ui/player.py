@@ -7,9 +7,12 @@ and ``play`` reports that instead of failing.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl, Signal
-from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+
+if TYPE_CHECKING:  # QtMultimedia loads (and starts its back end) on the first play, not at start
+    from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
 
 class Player(QObject):
@@ -28,6 +31,8 @@ class Player(QObject):
 
     @property
     def available(self) -> bool:
+        from PySide6.QtMultimedia import QMediaDevices
+
         if self._devices is None:
             self._devices = QMediaDevices(self)
             self._devices.audioOutputsChanged.connect(self._on_devices_audio_outputs_changed)
@@ -40,6 +45,8 @@ class Player(QObject):
             "Rendering and exporting still work.")
 
     def _ensure(self) -> QMediaPlayer:
+        from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
+
         if self._player is None:
             self._player = QMediaPlayer(self)
             self._output = QAudioOutput(QMediaDevices.defaultAudioOutput(), self)
@@ -61,7 +68,7 @@ class Player(QObject):
     @property
     def playing(self) -> bool:
         return self._player is not None and \
-            self._player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+            self._player.playbackState() == type(self._player).PlaybackState.PlayingState
 
     @property
     def media_player(self) -> QMediaPlayer | None:
@@ -81,7 +88,7 @@ class Player(QObject):
 
     def stop(self) -> None:
         if self._player is not None and self._player.playbackState() != \
-                QMediaPlayer.PlaybackState.StoppedState:
+                type(self._player).PlaybackState.StoppedState:
             self._player.stop()
             self.stopped.emit()
 
@@ -97,13 +104,15 @@ class Player(QObject):
             self._output = None
 
     def _on_player_media_status_changed(self, status: QMediaPlayer.MediaStatus) -> None:
-        if status == QMediaPlayer.MediaStatus.EndOfMedia:
+        if self._player is not None and status == type(self._player).MediaStatus.EndOfMedia:
             self.finished.emit(self._path)
 
     def _on_player_error_occurred(self, error: QMediaPlayer.Error, message: str) -> None:
-        if error != QMediaPlayer.Error.NoError:
+        if error.name != "NoError":
             self.failed.emit(f"Cannot play {Path(self._path).name}: {message or error.name}")
 
     def _on_devices_audio_outputs_changed(self) -> None:
+        from PySide6.QtMultimedia import QMediaDevices
+
         if self._output is not None:
             self._output.setDevice(QMediaDevices.defaultAudioOutput())

@@ -6,8 +6,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ class Recovered:
 class RecoveryFile:
     def __init__(self, original: Path | None) -> None:
         self.original = original.resolve() if original else None
-        name = str(self.original) if self.original else f"untitled-{uuid.uuid4()}"
+        name = str(self.original) if self.original else f"untitled-{secrets.token_hex(16)}"
         digest = hashlib.sha1(name.encode()).hexdigest()[:16]  # noqa: S324 - a file name
         self.path = recovery_dir() / f"{digest}.castline"
         self.meta = recovery_dir() / f"{digest}.json"
