@@ -83,13 +83,16 @@ class ExportDialog(QDialog):
         self.preview = QLabel()
         self.preview.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("&Folder", where)
+        folder_label = QLabel("&Folder")
+        folder_label.setBuddy(self.folder)
+        form.addRow(folder_label, where)
         form.addRow("&Format", self.fmt)
         form.addRow("Line &names", self.name)
         form.addRow("", self.preview)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setValue(0)
+        self.progress.setVisible(False)  # shown once an export starts
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox()
@@ -152,6 +155,9 @@ class ExportDialog(QDialog):
 
     def set_running(self, running: bool) -> None:
         self.running = running
+        if running:
+            self.progress.setValue(0)
+            self.progress.setVisible(True)
         self.close_button.setText("Cancel" if running else "Close")
         for w in (self.folder, self.fmt, *self.boxes.values()):
             w.setEnabled(not running)
