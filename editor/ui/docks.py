@@ -310,6 +310,7 @@ class TakesPanel(QWidget):
         layout.addWidget(self.tree)
         layout.addLayout(buttons)
         self.chosen: str | None = None
+        self._shown: tuple[str | None, tuple[str, ...]] = (None, ())
         self._update_buttons()
 
     def _button(self, text: str, tip: str, signal: Any, icon_name: str | None = None
@@ -326,7 +327,11 @@ class TakesPanel(QWidget):
     def show_line(self, row: int | None, line: Line | None, takes: list[Take],
                   chosen: Take | None, usable: Callable[[Take], bool],
                   seconds: Callable[[Take], float | None]) -> None:
-        keep = self.current_take()
+        shown = (line.id if line else None, tuple(t.id for t in takes))
+        # The same line with the same takes keeps its selection; otherwise the chosen take is
+        # selected (after a new take, that is the new one).
+        keep = self.current_take() if shown == self._shown else None
+        self._shown = shown
         self.tree.clear()
         self.chosen = chosen.id if chosen else None
         if line is None or row is None:
@@ -367,7 +372,7 @@ class TakesPanel(QWidget):
                 for col in range(4):
                     item.setForeground(col, self.palette().placeholderText())
             self.tree.addTopLevelItem(item)
-            if take.id == keep or (select is None and take.id == self.chosen):
+            if take.id == keep or (keep is None and take.id == self.chosen):
                 select = item
         if select is not None:
             self.tree.setCurrentItem(select)
