@@ -181,3 +181,41 @@ def test_sandbox_takes_never_speak_for_the_real_service(tmp_path: Path) -> None:
     store.add({"line-1": "k"}, {}, {}, "k", audio, cost=1.0, sandbox=True)
     assert store.resolve("line-1", lambda _i: "k", sandbox=True) is not None
     assert store.resolve("line-1", lambda _i: "k", sandbox=False) is None
+
+
+def test_two_processes_adding_takes_to_one_scene_lose_nothing(tmp_path: Path) -> None:
+    """The editor (one store) and the command line (another) render into the same scene."""
+    import soundfile
+
+    root = tmp_path / "s.takes"
+    editor_side, cli_side = TakeStore(root), TakeStore(root)
+    made = []
+    for n, store in enumerate([editor_side, cli_side, editor_side, cli_side], 1):
+        audio = tmp_path / f"a{n}.wav"  # a new file each time, as the cache makes them
+        soundfile.write(audio, np.full((500 * n, 1), 0.1, dtype=np.float32), 22050)
+        made.append(store.add({"line-1": "k"}, {}, {}, "k", audio, cost=1.0, sandbox=False))
+    assert len({t.id for t in made}) == 4  # no id given twice, no audio overwritten
+    assert editor_side.refresh() and {t.id for t in editor_side.all_takes()} == {t.id for t in made}
+    again = TakeStore(root)
+    assert again.damaged_records == 0
+    for n, take in enumerate(made, 1):
+        assert decode(again.path(again.get(take.id))).data.shape[0] == 500 * n  # type: ignore[arg-type]
+    assert again.active_id("line-1") == made[-1].id
+
+
+def test_opening_compacts_a_damaged_index_so_it_is_reported_once(tmp_path: Path) -> None:
+    import soundfile
+
+    audio = tmp_path / "a.wav"
+    soundfile.write(audio, np.full((1000, 1), 0.1, dtype=np.float32), 22050)
+    store = TakeStore(tmp_path / "s.takes")
+    take = store.add({"line-1": "k"}, {}, {}, "k", audio, cost=1.0, sandbox=False)
+    with open(store.index_path, "ab") as f:
+        f.write(b'{"op": "active", "line": \n')  # damaged in the middle
+        f.write(b'{"op": "delete", "take": "take-')  # and torn at the end
+    first = TakeStore(store.root)
+    assert first.damaged_records == 2
+    assert first.purge_deleted() == 0  # nothing deleted, but the index is rewritten clean
+    second = TakeStore(store.root)
+    assert second.damaged_records == 0 and [t.id for t in second.all_takes()] == [take.id]
+    assert second.active_id("line-1") == take.id

@@ -243,3 +243,24 @@ def test_a_b_plays_the_take_then_the_chosen_one(window: MainWindow, qloop: Any, 
     qtbot.waitUntil(lambda: len(played) == 2, timeout=30000)
     assert played == [str(store.path(first)), str(store.path(chosen))]
     window.stop_playback()
+
+
+def test_takes_the_command_line_adds_show_when_the_window_is_activated(
+        window: MainWindow, qloop: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    path = tmp_path / "Ferry.castline"
+    assert window._save_to(path)
+    render(window, qloop, [0])
+    line = window.scene.lines[0]
+    cli = TakeStore(takes_dir_for(path))  # what `castline render` opens
+    first = cli.takes_for(line.id)[0]
+    copy = tmp_path / "copy.mp3"
+    copy.write_bytes(cli.path(first).read_bytes() + b"\0")
+    added = cli.add(first.lines, first.texts, first.request, first.request_key, copy,
+                    cost=first.cost, sandbox=True)
+    assert window.book.take(line) == first  # not seen yet
+    QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    assert window.book.take(line) == added
+    assert window.takes_panel.tree.topLevelItemCount() == 2

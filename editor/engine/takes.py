@@ -119,6 +119,8 @@ class TakeStore:
         self._deleted: set[str] = set()
         self._next = 1
         self._needs_newline = False
+        self._offset = 0  # bytes of the index read so far
+        self._torn_at: int | None = None  # where a torn last record starts, once seen
         self.generation = 0  # bumped on every change, for callers' memos
         self.damaged_records = 0
         self._load()
@@ -130,24 +132,60 @@ class TakeStore:
         return self.root / INDEX
 
     def _load(self) -> None:
+        self._offset = 0
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Read what was appended since we last looked (the command line may render into the
+        same scene while the editor has it open). Records are idempotent, so reading our own
+        appends again is harmless."""
         try:
-            raw = self.index_path.read_bytes()
+            size = self.index_path.stat().st_size
+            if size == self._offset:
+                return
+            if size < self._offset:  # rewritten (compacted) by another process: start over
+                self._reset()
+            with open(self.index_path, "rb") as f:
+                f.seek(self._offset)
+                raw = f.read()
         except FileNotFoundError:
             return
         except OSError as e:
             raise TakeError(f"Cannot read the takes of this scene ({self.index_path}): "
                             f"{e.strerror}.") from None
-        self._needs_newline = bool(raw) and not raw.endswith(b"\n")
-        for n, chunk in enumerate(raw.split(b"\n"), 1):
+        complete = raw.rfind(b"\n") + 1
+        # A torn last record (a crash while appending) stays unread until a newline closes it;
+        # it is counted as damaged once, when first seen.
+        self._needs_newline = complete < len(raw)
+        if self._needs_newline and self._torn_at != self._offset + complete:
+            self._torn_at = self._offset + complete
+            self.damaged_records += 1
+            log.warning("takes index %s: a torn last record is skipped", self.index_path)
+        if not complete:
+            return
+        pos = self._offset
+        for chunk in raw[:complete].split(b"\n"):
+            start, pos = pos, pos + len(chunk) + 1
             if not chunk.strip():
                 continue
             try:
                 record = json.loads(chunk)
                 self._apply(record)
             except (ValueError, KeyError, TypeError) as e:
-                # A torn last record (a crash while appending) or a damaged one: skip it.
-                self.damaged_records += 1
-                log.warning("takes index %s: record %d skipped (%s)", self.index_path, n, e)
+                if start != self._torn_at:  # the torn record, now closed: counted already
+                    self.damaged_records += 1
+                    log.warning("takes index %s: a record at byte %d skipped (%s)",
+                                self.index_path, start, e)
+        self._offset += complete
+        self.generation += 1
+
+    def _reset(self) -> None:
+        self._takes.clear()
+        self._order.clear()
+        self._by_line.clear()
+        self._active.clear()
+        self._deleted.clear()
+        self._offset = 0
 
     def _apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
@@ -160,6 +198,8 @@ class TakeStore:
         elif op == "add":
             take = Take.from_data(record["take"])
             if take.id in self._takes:
+                if self._takes[take.id] == take:
+                    return  # read again (our own append, seen on catching up)
                 raise ValueError(f"duplicate take {take.id}")
             self._takes[take.id] = take
             self._order.append(take.id)
@@ -183,6 +223,12 @@ class TakeStore:
         head, _, number = take_id.rpartition("-")
         if head == "take" and number.isdigit():
             self._next = max(self._next, int(number) + 1)
+
+    def refresh(self) -> bool:
+        """Take in what another process (the command line) added; True if anything changed."""
+        before = self.generation
+        self._catch_up()
+        return self.generation != before
 
     def __len__(self) -> int:
         return len(self._order) - len(self._deleted & set(self._order))
@@ -254,6 +300,7 @@ class TakeStore:
         The same audio already kept for the same lines is not kept twice: that take
         is returned (and made active).
         """
+        self._catch_up()
         digest = file_sha256(audio)
         for take_id in self._by_line.get(next(iter(line_keys)), ()):
             take = self._takes[take_id]
@@ -261,9 +308,9 @@ class TakeStore:
                 if make_active:
                     self.set_active_many(list(line_keys), take.id)
                 return take
-        take_id = f"take-{self._next}"
         with open(audio, "rb") as f:
             suffix = sniff_audio_suffix(f.read(16))
+        take_id = self._fresh_id()
         rel = f"audio/{take_id}{suffix}"
         self._place(audio, self.root / rel)
         take = Take(take_id, dict(line_keys), dict(texts), dict(request), request_key, rel,
@@ -277,11 +324,22 @@ class TakeStore:
             self._apply(r)
         return take
 
+    def _fresh_id(self) -> str:
+        """The next take id, never one whose audio is already on disk (another process may
+        have just written it)."""
+        audio = self.root / "audio"
+        while f"take-{self._next}" in self._takes or (
+                audio.is_dir() and any(audio.glob(f"take-{self._next}.*"))):
+            self._next += 1
+        return f"take-{self._next}"
+
     def _place(self, src: Path, dest: Path) -> None:
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
             try:
+                # A hard link costs no space; safe because cache files are only ever replaced
+                # (a new file renamed in), never rewritten in place.
                 os.link(src, tmp)
             except OSError:
                 shutil.copyfile(src, tmp)
@@ -301,6 +359,7 @@ class TakeStore:
         return self.set_active_many([line_id], take_id)[0]
 
     def set_active_many(self, line_ids: list[str], take_id: str | None) -> list[str | None]:
+        self._catch_up()
         old = [self._active.get(i) for i in line_ids]
         records = [{"op": "active", "line": i, "take": take_id} for i, o in zip(line_ids, old,
                                                                                  strict=True)
@@ -312,12 +371,14 @@ class TakeStore:
         return old
 
     def delete(self, take_id: str) -> None:
+        self._catch_up()
         if take_id in self._takes and take_id not in self._deleted:
             record = {"op": "delete", "take": take_id}
             self._append([record])
             self._apply(record)
 
     def restore(self, take_id: str) -> None:
+        self._catch_up()
         if take_id in self._deleted:
             record = {"op": "restore", "take": take_id}
             self._append([record])
@@ -330,12 +391,15 @@ class TakeStore:
 
         Used when a scene is saved under a new name: the takes travel with it.
         """
+        self._catch_up()
         mapping: dict[str, str] = {}
         records: list[dict[str, Any]] = []
         for take in other.all_takes():
             if not other.path(take).is_file():
                 continue
-            new_id = take.id if take.id not in self._takes else f"take-{self._next}"
+            audio = self.root / "audio"
+            taken = take.id in self._takes or (audio.is_dir() and any(audio.glob(f"{take.id}.*")))
+            new_id = self._fresh_id() if taken else take.id
             rel = f"audio/{new_id}{Path(take.file).suffix}"
             self._place(other.path(take), self.root / rel)
             moved = Take(new_id, take.lines, take.texts, take.request, take.request_key, rel,
@@ -354,13 +418,15 @@ class TakeStore:
         return mapping
 
     def purge_deleted(self) -> int:
-        """Remove the audio of deleted takes and rewrite the index without them.
+        """Remove the audio of deleted takes and rewrite the index without them (and without
+        damaged records, so they are reported once).
 
         Done when a scene is opened (undo cannot reach them any more). Returns
         how many takes were removed.
         """
+        self._catch_up()
         gone = [t for t in self._order if t in self._deleted]
-        if not gone:
+        if not gone and not self.damaged_records:
             return 0
         keep = [self._takes[t] for t in self._order if t not in self._deleted]
         lines = [_record({"op": "header", "format": FORMAT, "version": VERSION})]
@@ -369,8 +435,9 @@ class TakeStore:
                   for line_id, take_id in self._active.items() if take_id not in self._deleted]
         from editor.core.atomic import write_atomic
 
+        data = b"".join(lines)
         try:
-            write_atomic(self.index_path, b"".join(lines))
+            write_atomic(self.index_path, data)
         except OSError as e:
             log.warning("could not compact %s: %s", self.index_path, e)
             return 0
@@ -385,6 +452,8 @@ class TakeStore:
         self._deleted.clear()
         self._active = {k: v for k, v in self._active.items() if v in self._takes}
         self._needs_newline = False
+        self._offset = len(data)
+        self._torn_at = None
         self.generation += 1
         return len(gone)
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -1487,6 +1487,19 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks["queue"]], [150], Qt.Orientation.Vertical)
             self.resizeDocks([self.docks["queue"], self.docks["takes"]], [520, 760],
                              Qt.Orientation.Horizontal)
+
+    def changeEvent(self, event: Any) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.takes is not None:
+            try:
+                changed = self.takes.refresh()  # takes the command line added meanwhile
+            except TakeError:
+                return
+            if changed:
+                self.book.forget_cached()
+                self._recompute_cached()
+                self.model.refresh_all()
+                self.refresh_takes_panel()
 
     def closeEvent(self, event: Any) -> None:
         if not self.confirm_discard():
