@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._render_task: asyncio.Task[Any] | None = None
         self._play_queue: list[tuple[str, Path]] = []
         self._compare_queue: list[Path] = []
+        self._clip_end: dict[str, str] = {}  # first line of a clip being played -> its last
         self.takes: TakeStore | None = None
         self._export_dialog: ExportDialog | None = None
         self._export_task: asyncio.Task[Any] | None = None
@@ -1190,11 +1191,13 @@ class MainWindow(QMainWindow):
         queue: list[tuple[str, Path]] = []
         missing = []
         last_path: Path | None = None
+        self._clip_end = {}
         for line in self.scene.lines[start:]:
             status = self.book.status(line)
             if status.state is LineState.READY and status.path is not None:
                 if status.path != last_path:  # a take holds several lines: play it once
                     queue.append((line.id, status.path))
+                self._clip_end[queue[-1][0]] = line.id  # its pause is the clip's last line's
                 last_path = status.path
             elif line.text.strip():
                 missing.append(line)
@@ -1212,7 +1215,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(400, lambda: self.player.play(nxt))
             return
         if self._play_queue and self.model.playing_id is not None:
-            gap = self.gap_after(self.model.playing_id)
+            playing = self.model.playing_id
+            gap = self.gap_after(self._clip_end.get(playing, playing))
             line_id, _ = self._play_queue.pop(0)
             QTimer.singleShot(gap, lambda: self._continue_scene(line_id))
         else:
