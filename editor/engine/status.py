@@ -83,7 +83,7 @@ class StatusBook:
         self._keys[line.id] = (fp, key)
         return key
 
-    def _key_of(self, line_id: str) -> str | None:
+    def key_of(self, line_id: str) -> str | None:
         try:
             return self.line_key(self.scene.line_by_id(line_id))
         except SceneError:
@@ -97,7 +97,7 @@ class StatusBook:
         memo = self._take_memo.get(line.id)
         if memo is not None and memo[:3] == (fp, self.takes.generation, self._revision):
             return memo[3]
-        take = self.takes.resolve(line.id, self._key_of, sandbox=self.sandbox)
+        take = self.takes.resolve(line.id, self.key_of, sandbox=self.sandbox)
         self._take_memo[line.id] = (fp, self.takes.generation, self._revision, take)
         return take
 

@@ -467,7 +467,7 @@ class MainWindow(QMainWindow):
             shutil.rmtree(store.root, ignore_errors=True)
 
     def _takes_changed(self, line_ids: list[str]) -> None:
-        self.book.forget_cached()
+        # The status book sees the store's new generation by itself; the rows and counts follow.
         self.model.refresh_ids(line_ids)
         self._refresh_rows(tuple(self.scene.row_of(i) for i in line_ids if self._has(i)))
         self._cost_timer.start()
@@ -481,7 +481,7 @@ class MainWindow(QMainWindow):
             return
         line = self.scene.lines[row]
         takes = [t for t in store.takes_for(line.id) if t.sandbox == self.sandbox]
-        key_of = self.book._key_of
+        key_of = self.book.key_of
         self.takes_panel.show_line(row, line, takes, self.book.take(line),
                                    lambda t: store.usable(t, key_of), self._take_seconds)
         self.act_lock.setText("Un&lock Lines" if line.locked else "&Lock Lines")
@@ -1500,7 +1500,6 @@ class MainWindow(QMainWindow):
             except TakeError:
                 return
             if changed:
-                self.book.forget_cached()
                 self._recompute_cached()
                 self.model.refresh_all()
                 self.refresh_takes_panel()
