@@ -343,9 +343,9 @@ def _missing_message(scene: Any, rows: list[int]) -> str:
 
 
 async def _render(scene: Any, requests: list[Any], args: argparse.Namespace, gap: int) -> int:
-    from editor.engine.audio import ExportError, assemble, decode, write
+    from editor.engine.audio import ExportError, write
     from editor.engine.errors import ServiceError
-    from editor.engine.export import plan_export
+    from editor.engine.export import assemble_mix, plan_export
     from editor.engine.project import open_book, resolver
 
     store = _takes(args.scene)
@@ -355,9 +355,7 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace, gap
     if layout.missing:
         _fail(_missing_message(scene, layout.missing) + f" {args.output.name} was not written.")
     try:
-        clips = [decode(c.source.path) for c in layout.clips]
-        gaps = [scene.pause_after(c.lines[-1], gap) for c in layout.clips]
-        data, rate, _ = assemble(clips, gaps)
+        data, rate, _ = assemble_mix(scene, layout.clips, gap)
         write(args.output, data, rate)
     except (ExportError, ServiceError) as e:
         _fail(str(e))

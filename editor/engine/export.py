@@ -33,7 +33,7 @@ import numpy as np
 
 from editor.core.atomic import write_atomic
 from editor.core.scene import DEFAULT_GAP_MS, Line, Scene
-from editor.engine.audio import Audio, ExportError, assemble, decode, write
+from editor.engine.audio import Audio, ExportError, Placement, assemble, decode, write
 
 WHAT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
 FORMATS = ("wav", "mp3", "flac")
@@ -106,6 +106,22 @@ def plan_export(scene: Scene, resolve: Resolve) -> ExportPlan:
         else:
             clips.append(Clip([row], [line], source))
     return ExportPlan(clips, missing)
+
+
+def assemble_mix(scene: Scene, clips: Sequence[Clip], default_gap_ms: int = DEFAULT_GAP_MS,
+                 check: Callable[[], None] | None = None,
+                 report: Callable[[Clip], None] | None = None
+                 ) -> tuple[Audio, int, list[Placement]]:
+    """The scene's timeline: each clip, then the pause of its last line (none after the last)."""
+    decoded = []
+    for c in clips:
+        if check is not None:
+            check()
+        decoded.append(decode(c.source.path))
+        if report is not None:
+            report(c)
+    gaps = [scene.pause_after(c.lines[-1], default_gap_ms) for c in clips]
+    return assemble(decoded, gaps)
 
 
 def subtitle_text(lines: Sequence[Line]) -> str:
@@ -241,17 +257,14 @@ class Exporter:
         names = self.clip_names() if "lines" in self.what else []
         stems = sorted({self._stem_of(c) for c in clips}) if "stems" in self.what else []
         total = len(clips) + (1 if "mix" in self.what else 0) + len(names) + len(stems) + 4
-        done = 0
+        position = {id(c): n for n, c in enumerate(clips, 1)}
 
-        decoded = []
-        for c in clips:
-            self._check()
-            decoded.append(decode(c.source.path))
-            done += 1
-            report(done, total, f"Reading line {c.rows[0] + 1}")
-        gaps = [self.scene.pause_after(c.lines[-1], self.default_gap_ms) for c in clips]
-        mix, rate, placements = assemble(decoded, gaps)
-        del decoded
+        def reading(c: Clip) -> None:
+            report(position[id(c)], total, f"Reading line {c.rows[0] + 1}")
+
+        mix, rate, placements = assemble_mix(self.scene, clips, self.default_gap_ms,
+                                             self._check, reading)
+        done = len(clips)
         for c, p in zip(clips, placements, strict=True):
             c.start, c.duration = p.start, p.duration
         result = ExportResult(self.folder, duration=len(mix) / rate, clips=clips)
