@@ -13,8 +13,7 @@ import pytest
 from editor.core import sceneio
 from editor.core.scene import Scene
 from editor.engine.audio import decode
-from editor.engine.export import sha256_of
-from editor.engine.takes import TakeStore, takes_dir_for
+from editor.engine.takes import TakeStore, file_sha256, takes_dir_for
 from tests.test_cli import castline, no_traceback
 
 RATE_TOLERANCE = 0.010  # seconds: each cue within 10 ms of its clip
@@ -137,7 +136,7 @@ def test_the_manifest_names_every_line_and_its_hashes_match(
     assert rows[0]["file"] == "001_MARA_line-1.wav"
     store = TakeStore(takes_dir_for(scene_path))
     for r in rows:
-        assert sha256_of(out / r["file"]) == r["sha256"]
+        assert file_sha256(out / r["file"]) == r["sha256"]
         assert r["take"] == store.active_id(r["id"])
         assert r["voice"] == scene.voice_of(r["speaker"])
     assert doc["mix"] == "Scene.wav"
@@ -201,7 +200,7 @@ def test_other_formats_decode_to_the_same_timeline(
     assert abs(len(other.data) / other.rate - len(wav.data) / wav.rate) <= 0.06
     doc = json.loads((out / "Scene_manifest.json").read_text("utf-8"))
     assert doc["lines"][0]["file"] == f"Scene.{fmt}"
-    assert doc["lines"][0]["sha256"] == sha256_of(out / f"Scene.{fmt}")
+    assert doc["lines"][0]["sha256"] == file_sha256(out / f"Scene.{fmt}")
 
 
 def test_skip_leaves_missing_lines_out(tmp_path: Path, exported: tuple[Scene, Path, Path]) -> None:

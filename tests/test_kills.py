@@ -27,8 +27,7 @@ from editor.engine.journal import Journal
 from editor.ui.app import open_first
 from editor.ui.mainwindow import MainWindow
 from tests.conftest import subprocess_env
-from tests.engine_helpers import small_scene
-from tests.test_render_resume import start_sandbox, stats
+from tests.test_render_resume import start_render, start_sandbox, stats
 from tests.ui_helpers import make_settings
 
 SEEDS = [11, 12, 13, 14]
@@ -100,15 +99,9 @@ def test_kill_9_during_a_render_at_a_random_moment(tmp_path: Path, isolated_dirs
     env = subprocess_env(CASTLINE_CACHE_DIR=str(cache_dir), CASTLINE_STATE_DIR=str(state_dir))
     box, url, key = start_sandbox(env, "--latency", "1.5")
     try:
-        scene = small_scene(6)
-        path = tmp_path / "scene.castline"
-        sceneio.save(scene, path)
-        out = tmp_path / "scene.wav"
-        env = {**env, "APIINONE_BASE_URL": url, "APIINONE_API_KEY": key}
-        render = subprocess.Popen([sys.executable, "-m", "editor", "render", str(path), "-o",
-                                   str(out), "--jobs", "3"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        path, out, env, render = start_render(tmp_path, env, url, key, jobs=3)
         kill_after(render, rng.uniform(0.0, 3.5))
+        scene = sceneio.load(path)
         charged = int(stats(url)["tasks_created"])
         cache = AudioCache(cache_dir)
         keys = [r.key for r in plan(scene)]

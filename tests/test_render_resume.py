@@ -118,6 +118,20 @@ def stats(url: str) -> dict[str, float]:
         return json.loads(r.read())
 
 
+def start_render(tmp_path: Path, env: dict[str, str], url: str, key: str, jobs: int
+                 ) -> tuple[Path, Path, dict[str, str], subprocess.Popen[bytes]]:
+    """``castline render`` of a six-line scene against the sandbox at ``url``, in a child
+    process: (scene file, output, the environment it ran with, the process)."""
+    path = tmp_path / "scene.castline"
+    sceneio.save(small_scene(6), path)
+    out = tmp_path / "scene.wav"
+    env = {**env, "APIINONE_BASE_URL": url, "APIINONE_API_KEY": key}
+    render = subprocess.Popen([sys.executable, "-m", "editor", "render", str(path), "-o",
+                               str(out), "--jobs", str(jobs)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return path, out, env, render
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolated_dirs: Path,
                                                          seed: int) -> None:
@@ -125,14 +139,7 @@ def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolate
                          CASTLINE_STATE_DIR=str(isolated_dirs / f"s{seed}"))
     box, url, key = start_sandbox(env, "--latency", "2")
     try:
-        scene = small_scene(6)
-        path = tmp_path / "scene.castline"
-        sceneio.save(scene, path)
-        out = tmp_path / "scene.wav"
-        env = {**env, "APIINONE_BASE_URL": url, "APIINONE_API_KEY": key}
-        render = subprocess.Popen([sys.executable, "-m", "editor", "render", str(path), "-o",
-                                   str(out), "--jobs", "6"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        path, out, env, render = start_render(tmp_path, env, url, key, jobs=6)
         # Kill once some (seed 1) or all (seed 2) of the requests are recorded as submitted.
         want = 3 if seed == 1 else 6
         journal = isolated_dirs / f"s{seed}" / "journal.jsonl"

@@ -26,6 +26,16 @@ async def render_into(store: TakeStore, scene: Scene, rig: Rig, rows: list[int] 
     keep_takes(store, requests, outcome.paths, sandbox=False)
 
 
+async def rendered_book(scene: Scene, tmp_path: Path) -> StatusBook:
+    """Every line of ``scene`` rendered once against a sandbox, as takes; the status book."""
+    store = TakeStore(tmp_path / "s.takes")
+    async with running_sandbox() as box:
+        rig = Rig(box, tmp_path)
+        await render_into(store, scene, rig)
+        await rig.aclose()
+    return StatusBook(scene, rig.cache, store)
+
+
 async def test_takes_survive_save_reopen_and_a_move(tmp_path: Path) -> None:
     scene = small_scene(4)
     project = tmp_path / "a" / "Scene.castline"
@@ -66,15 +76,10 @@ async def test_takes_survive_save_reopen_and_a_move(tmp_path: Path) -> None:
 
 async def test_an_edit_marks_changed_and_undoing_it_brings_the_take_back(tmp_path: Path) -> None:
     scene = small_scene(2)
-    store = TakeStore(tmp_path / "s.takes")
-    async with running_sandbox() as box:
-        rig = Rig(box, tmp_path)
-        await render_into(store, scene, rig)
-        await rig.aclose()
-    book = StatusBook(scene, rig.cache, store)
+    book = await rendered_book(scene, tmp_path)
     old = scene.set_text(0, "A different line now.")
     assert book.status(scene.lines[0]).state is LineState.CHANGED  # its takes are of the old text
-    shutil.rmtree(rig.cache.root)  # only the takes can bring it back
+    shutil.rmtree(book.cache.root)  # only the takes can bring it back
     scene.set_text(0, old)
     status = book.status(scene.lines[0])
     assert status.state is LineState.READY and status.take is not None
@@ -103,12 +108,7 @@ async def test_a_pronunciation_changes_what_is_sent_and_marks_exactly_its_lines(
     texts = ["Nguyen is late.", "Ask nguyen, not me.", "Nguyenville is a town.",
              "[Nguyen] is a tag here.", "Nobody else."]
     scene.insert_lines(0, [scene.new_line("MARA", t) for t in texts])
-    store = TakeStore(tmp_path / "s.takes")
-    async with running_sandbox() as box:
-        rig = Rig(box, tmp_path)
-        await render_into(store, scene, rig)
-        await rig.aclose()
-    book = StatusBook(scene, rig.cache, store)
+    book = await rendered_book(scene, tmp_path)
     costs = CostTracker(scene)
     chars_before = costs.characters
     events: list[object] = []

@@ -19,7 +19,6 @@ failed or cancelled export never leaves a half file that looks complete.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -34,6 +33,7 @@ import numpy as np
 from editor.core.atomic import write_atomic
 from editor.core.scene import DEFAULT_GAP_MS, Line, Scene
 from editor.engine.audio import Audio, ExportError, Placement, assemble, decode, write
+from editor.engine.takes import file_sha256
 
 WHAT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
 FORMATS = ("wav", "mp3", "flac")
@@ -187,14 +187,6 @@ def labels(clips: Sequence[Clip]) -> str:
     return "\n".join(out) + "\n"
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class Exporter:
     """Runs one export (in a worker thread: it only touches files and arrays)."""
 
@@ -332,7 +324,7 @@ class Exporter:
 
         def digest(name: str) -> str:
             if name and name not in hashes:
-                hashes[name] = sha256_of(self.folder / name)
+                hashes[name] = file_sha256(self.folder / name)
             return hashes.get(name, "")
 
         rows = []
