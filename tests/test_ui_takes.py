@@ -264,3 +264,47 @@ def test_takes_the_command_line_adds_show_when_the_window_is_activated(
     QApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
     assert window.book.take(line) == added
     assert window.takes_panel.tree.topLevelItemCount() == 2
+
+
+def test_a_recovered_unsaved_scene_gets_its_takes_back(
+        window: MainWindow, qloop: Any, qtbot: Any, tmp_path: Path) -> None:
+    from editor.ui.app import open_first
+    from tests.ui_helpers import make_settings
+
+    window.select_rows([0])
+    render(window, qloop, [0])
+    render(window, qloop, [0], force=True)
+    store = window.takes
+    assert store is not None and window.path is None
+    first, second = store.takes_for(window.scene.lines[0].id)
+    window.choose_take(first.id)
+    window.save_recovery()  # what autosave does before a crash
+    # The next start (as after a kill: this window never closed).
+    again = MainWindow(make_settings(tmp_path / "next"), sandbox=True,
+                       cache_root=tmp_path / "other-cache")
+    qtbot.addWidget(again)
+    again.confirm_discard = lambda: True  # type: ignore[method-assign]
+    open_first(again, again.settings, None, lambda title, text: True)
+    assert again.takes is not None and again.takes.root == store.root
+    line = again.scene.lines[0]
+    assert [t.id for t in again.takes.takes_for(line.id)] == [first.id, second.id]
+    assert again.book.take(line) == first  # the choice too, with a cache that never saw them
+    qloop.run_until_complete(again.shutdown())
+
+
+def test_declining_a_recovery_lets_the_unsaved_takes_go(
+        window: MainWindow, qloop: Any, qtbot: Any, tmp_path: Path) -> None:
+    from editor.ui.app import open_first
+    from tests.ui_helpers import make_settings
+
+    render(window, qloop, [0])
+    assert window.takes is not None
+    root = window.takes.root
+    window.save_recovery()
+    again = MainWindow(make_settings(tmp_path / "next"), sandbox=True,
+                       cache_root=tmp_path / "other-cache")
+    qtbot.addWidget(again)
+    again.confirm_discard = lambda: True  # type: ignore[method-assign]
+    open_first(again, again.settings, None, lambda title, text: False)
+    assert not root.exists()
+    qloop.run_until_complete(again.shutdown())

@@ -119,13 +119,16 @@ def open_first(window: object, settings: object, scene: Path | None,
         if ask("Recover unsaved edits?",
                f"Castline closed without saving {name}. Open the recovered copy?"):
             try:
-                window.set_scene(sceneio.load(rec.file), rec.original, dirty=True)
+                window.set_scene(sceneio.load(rec.file), rec.original, dirty=True,
+                                 takes=rec.takes)
             except sceneio.SceneFileError as e:
                 window.statusBar().showMessage(f"Cannot recover: {e}", 10000)
             else:
                 discard(rec)
                 return
         discard(rec)
+        if rec.takes is not None and rec.original is None:
+            window.forget_unsaved_takes(rec.takes)  # the writer let that scene go
     if scene is not None:
         if not window.open_path(scene):
             window.open_sample()

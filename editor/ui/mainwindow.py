@@ -399,7 +399,10 @@ class MainWindow(QMainWindow):
             self.caches[key] = AudioCache(self._cache_root, namespace="sandbox" if key else None)
         return self.caches[key]
 
-    def set_scene(self, scene: Scene, path: Path | None, *, dirty: bool = False) -> None:
+    def set_scene(self, scene: Scene, path: Path | None, *, dirty: bool = False,
+                  takes: Path | None = None) -> None:
+        """Show ``scene`` (from ``path``); ``takes``: an unsaved scene's takes folder to reuse
+        (a recovered scene's)."""
         old_model = getattr(self, "model", None)
         if old_model is not None:
             old_model.detach()
@@ -410,7 +413,7 @@ class MainWindow(QMainWindow):
         self._drop_unsaved_takes()
         self.scene, self.path = scene, path
         self._external_dirty = dirty
-        self.takes = self._open_takes(path)
+        self.takes = self._open_takes(path, takes)
         self.costs = CostTracker(scene)
         self.book = StatusBook(scene, self.cache(), self.takes, sandbox=self.sandbox)
         self.model = SceneTableModel(scene, self.costs, self.book, self._commit_cell)
@@ -444,8 +447,14 @@ class MainWindow(QMainWindow):
 
     # --- takes -------------------------------------------------------------------------------
 
-    def _open_takes(self, path: Path | None) -> TakeStore:
+    def _open_takes(self, path: Path | None, unsaved: Path | None = None) -> TakeStore:
         """The scene's takes beside it; an unsaved scene's in a folder of its own until saved."""
+        staging = default_state_dir() / "unsaved"
+        if path is None and unsaved is not None and unsaved.parent == staging:
+            try:
+                return TakeStore(unsaved)
+            except TakeError:
+                pass
         if path is not None:
             try:
                 store = TakeStore(takes_dir_for(path))
@@ -458,13 +467,17 @@ class MainWindow(QMainWindow):
             except TakeError as e:
                 QMessageBox.warning(self, "Takes unavailable", f"{e} The scene opens without "
                                     "them; rendered audio is still found in the cache.")
-        return TakeStore(default_state_dir() / "unsaved" / f"{secrets.token_hex(12)}.takes")
+        return TakeStore(staging / f"{secrets.token_hex(12)}.takes")
 
     def _drop_unsaved_takes(self) -> None:
         """Leaving an unsaved scene: its takes folder goes (its audio stays in the cache)."""
-        store = self.takes
-        if store is not None and self.path is None and store.root.parent.name == "unsaved":
-            shutil.rmtree(store.root, ignore_errors=True)
+        if self.takes is not None and self.path is None:
+            self.forget_unsaved_takes(self.takes.root)
+
+    @staticmethod
+    def forget_unsaved_takes(root: Path) -> None:
+        if root.parent == default_state_dir() / "unsaved":
+            shutil.rmtree(root, ignore_errors=True)
 
     def _takes_changed(self, line_ids: list[str]) -> None:
         # The status book sees the store's new generation by itself; the rows and counts follow.
@@ -921,8 +934,8 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Takes not copied", f"The scene was saved, but its takes "
                                 f"could not be copied beside it: {e}")
             return
-        if self.path is None and old.root.parent.name == "unsaved":
-            shutil.rmtree(old.root, ignore_errors=True)
+        if self.path is None:
+            self.forget_unsaved_takes(old.root)
         self.takes = self.book.takes = new
         self.book.forget_cached()
         self.refresh_takes_panel()
@@ -956,7 +969,8 @@ class MainWindow(QMainWindow):
 
     def save_recovery(self) -> None:
         try:
-            self.recovery.save(self.scene)
+            unsaved = self.takes.root if self.takes is not None and self.path is None else None
+            self.recovery.save(self.scene, unsaved)
         except OSError as e:
             self.statusBar().showMessage(f"Autosave failed: {e.strerror or e}", 8000)
 
@@ -1512,5 +1526,6 @@ class MainWindow(QMainWindow):
         self.settings.q.setValue("window/state", self.saveState())
         self.settings.q.sync()
         self.recovery.discard()
+        self._drop_unsaved_takes()  # the writer let an unsaved scene go (or it had none)
         event.accept()
 

@@ -28,6 +28,7 @@ class Recovered:
     file: Path
     original: Path | None
     saved: float
+    takes: Path | None = None  # an unsaved scene's takes folder
 
 
 class RecoveryFile:
@@ -38,9 +39,12 @@ class RecoveryFile:
         self.path = recovery_dir() / f"{digest}.castline"
         self.meta = recovery_dir() / f"{digest}.json"
 
-    def save(self, scene: Scene) -> None:
+    def save(self, scene: Scene, takes: Path | None = None) -> None:
+        """Keep a copy of ``scene``; ``takes``: an unsaved scene's takes folder, re-attached
+        on recovery (a saved scene's takes are beside it)."""
         write_atomic(self.path, sceneio.dumps(scene).encode("utf-8"))
         write_atomic(self.meta, json.dumps({"original": str(self.original or ""),
+                                            "takes": str(takes or ""),
                                             "saved": time.time()}).encode())
 
     def discard(self) -> None:
@@ -59,7 +63,8 @@ def pending() -> list[Recovered]:
             continue
         if scene_file.exists():
             original = Path(info["original"]) if info.get("original") else None
-            out.append(Recovered(scene_file, original, float(info.get("saved", 0))))
+            takes = Path(info["takes"]) if info.get("takes") else None
+            out.append(Recovered(scene_file, original, float(info.get("saved", 0)), takes))
     return out
 
 
