@@ -115,24 +115,23 @@ class StatusBook:
         path = self._cached_path(line, fp)
         if path is not None:
             return LineStatus(LineState.READY, 1.0, path=path)
-        if done is not None or self._has_takes(line):
+        if done is not None or self.takes_of(line):
             return LineStatus(LineState.CHANGED)
         return LineStatus(LineState.NOT_RENDERED)
 
+    def takes_of(self, line: Line) -> list[Take]:
+        """The line's takes from this service (the sandbox's and the real one's stay apart)."""
+        if self.takes is None:
+            return []
+        return [t for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox]
+
     def take_count(self, line: Line) -> int:
-        return sum(1 for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox) \
-            if self.takes is not None else 0
+        return len(self.takes_of(line))
 
     def take_number(self, line: Line, take: Take) -> int:
         """1-based position of ``take`` among the line's takes (as the Takes panel lists them)."""
-        if self.takes is None:
-            return 0
-        ids = [t.id for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox]
+        ids = [t.id for t in self.takes_of(line)]
         return ids.index(take.id) + 1 if take.id in ids else 0
-
-    def _has_takes(self, line: Line) -> bool:
-        return self.takes is not None and any(
-            t.sandbox == self.sandbox for t in self.takes.takes_for(line.id))
 
     def _cached_path(self, line: Line, fp: Fingerprint) -> Path | None:
         memo = self._memo.get(line.id)

@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
         self._play_queue: list[tuple[str, Path]] = []
         self._compare_queue: list[Path] = []
         self._clip_end: dict[str, str] = {}  # first line of a clip being played -> its last
-        self.takes: TakeStore | None = None
+        # Until the first scene is set: an empty store (nothing is written until a take arrives).
+        self.takes = TakeStore(default_state_dir() / "unsaved" / f"{secrets.token_hex(12)}.takes")
         self._export_dialog: ExportDialog | None = None
         self._export_task: asyncio.Task[Any] | None = None
         self._cache_root = cache_root
@@ -471,7 +472,7 @@ class MainWindow(QMainWindow):
 
     def _drop_unsaved_takes(self) -> None:
         """Leaving an unsaved scene: its takes folder goes (its audio stays in the cache)."""
-        if self.takes is not None and self.path is None:
+        if self.path is None:
             self.forget_unsaved_takes(self.takes.root)
 
     @staticmethod
@@ -488,20 +489,18 @@ class MainWindow(QMainWindow):
 
     def refresh_takes_panel(self) -> None:
         row = self.current_row()
-        store = self.takes
-        if row is None or store is None:
+        if row is None:
             self.takes_panel.show_line(None, None, [], None, lambda _t: False, lambda _t: None)
             return
         line = self.scene.lines[row]
-        takes = [t for t in store.takes_for(line.id) if t.sandbox == self.sandbox]
-        key_of = self.book.key_of
-        self.takes_panel.show_line(row, line, takes, self.book.take(line),
+        store, key_of = self.takes, self.book.key_of
+        self.takes_panel.show_line(row, line, self.book.takes_of(line), self.book.take(line),
                                    lambda t: store.usable(t, key_of), self._take_seconds)
         self.act_lock.setText("Un&lock Lines" if line.locked else "&Lock Lines")
 
     def _take_seconds(self, take: Take) -> float | None:
         seconds = self._seconds.get(take.id)
-        if seconds is None and self.takes is not None:
+        if seconds is None:
             import soundfile
 
             try:
@@ -514,15 +513,13 @@ class MainWindow(QMainWindow):
     def _keep_take(self, request: PlannedRequest, path: Path) -> None:
         from editor.engine.project import keep_take
 
-        if self.takes is None:
-            return
         try:
             keep_take(self.takes, request, path, sandbox=self.sandbox)
         except TakeError as e:
             self.statusBar().showMessage(str(e), 15000)
 
     def choose_take(self, take_id: str) -> None:
-        if self.takes is None or (take := self.takes.get(take_id)) is None:
+        if (take := self.takes.get(take_id)) is None:
             return
         row = self.current_row()
         line_ids = take.line_ids if len(take.lines) > 1 or row is None else \
@@ -530,19 +527,19 @@ class MainWindow(QMainWindow):
         self.undo.push(cmd.ChooseTakeCommand(self.takes, line_ids, take_id, self._takes_changed))
 
     def delete_take(self, take_id: str) -> None:
-        if self.takes is not None and self.takes.get(take_id) is not None:
+        if self.takes.get(take_id) is not None:
             self.undo.push(cmd.DeleteTakeCommand(self.takes, take_id, self._takes_changed))
 
     def _on_takes_play_requested(self, take_id: str) -> None:
-        take = self.takes.get(take_id) if self.takes else None
-        if take is not None and self.takes is not None:
+        take = self.takes.get(take_id)
+        if take is not None:
             self._compare_queue = []
             self.player.play(self.takes.path(take))
 
     def _on_takes_compare_requested(self, take_id: str) -> None:
         """A/B: this take, then the chosen one."""
         row = self.current_row()
-        if self.takes is None or row is None:
+        if row is None:
             return
         take, chosen = self.takes.get(take_id), self.book.take(self.scene.lines[row])
         if take is None or chosen is None:
@@ -924,7 +921,7 @@ class MainWindow(QMainWindow):
         """Saved under a new name: the takes go with the scene (copied beside it)."""
         old = self.takes
         target = takes_dir_for(path)
-        if old is None or old.root == target:
+        if old.root == target:
             return
         try:
             new = TakeStore(target)
@@ -969,7 +966,7 @@ class MainWindow(QMainWindow):
 
     def save_recovery(self) -> None:
         try:
-            unsaved = self.takes.root if self.takes is not None and self.path is None else None
+            unsaved = self.takes.root if self.path is None else None
             self.recovery.save(self.scene, unsaved)
         except OSError as e:
             self.statusBar().showMessage(f"Autosave failed: {e.strerror or e}", 8000)
@@ -1508,7 +1505,7 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, event: Any) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.ActivationChange and self.takes is not None:
+        if event.type() == QEvent.Type.ActivationChange:
             try:
                 changed = self.takes.refresh()  # takes the command line added meanwhile
             except TakeError:
