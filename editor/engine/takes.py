@@ -293,9 +293,9 @@ class TakeStore:
         self.generation += 1
 
     def add(self, line_keys: dict[str, str], texts: dict[str, str], request: dict[str, Any],
-            request_key: str, audio: Path, *, cost: float, sandbox: bool,
-            make_active: bool = True) -> Take:
-        """Keep ``audio`` (copied or hard-linked in) as a new take of the lines.
+            request_key: str, audio: Path, *, cost: float, sandbox: bool) -> Take:
+        """Keep ``audio`` (copied or hard-linked in) as a new take of the lines, made their
+        active take.
 
         The same audio already kept for the same lines is not kept twice: that take
         is returned (and made active).
@@ -305,8 +305,7 @@ class TakeStore:
         for take_id in self._by_line.get(next(iter(line_keys)), ()):
             take = self._takes[take_id]
             if take.sha256 == digest and take.lines == line_keys and take.id not in self._deleted:
-                if make_active:
-                    self.set_active_many(list(line_keys), take.id)
+                self.set_active_many(list(line_keys), take.id)
                 return take
         with open(audio, "rb") as f:
             suffix = sniff_audio_suffix(f.read(16))
@@ -316,22 +315,22 @@ class TakeStore:
         take = Take(take_id, dict(line_keys), dict(texts), dict(request), request_key, rel,
                     digest, float(cost), time.time(), sandbox)
         records: list[dict[str, Any]] = [{"op": "add", "take": take.to_data()}]
-        if make_active:
-            records += [{"op": "active", "line": line_id, "take": take_id} for line_id in line_keys]
+        records += [{"op": "active", "line": line_id, "take": take_id} for line_id in line_keys]
         self._append(records)
-        self._apply(records[0])
-        for r in records[1:]:
+        for r in records:
             self._apply(r)
         return take
 
     def _fresh_id(self) -> str:
         """The next take id, never one whose audio is already on disk (another process may
         have just written it)."""
-        audio = self.root / "audio"
-        while f"take-{self._next}" in self._takes or (
-                audio.is_dir() and any(audio.glob(f"take-{self._next}.*"))):
+        while self._id_taken(f"take-{self._next}"):
             self._next += 1
         return f"take-{self._next}"
+
+    def _id_taken(self, take_id: str) -> bool:
+        audio = self.root / "audio"
+        return take_id in self._takes or (audio.is_dir() and any(audio.glob(f"{take_id}.*")))
 
     def _place(self, src: Path, dest: Path) -> None:
         try:
@@ -397,9 +396,7 @@ class TakeStore:
         for take in other.all_takes():
             if not other.path(take).is_file():
                 continue
-            audio = self.root / "audio"
-            taken = take.id in self._takes or (audio.is_dir() and any(audio.glob(f"{take.id}.*")))
-            new_id = self._fresh_id() if taken else take.id
+            new_id = self._fresh_id() if self._id_taken(take.id) else take.id
             rel = f"audio/{new_id}{Path(take.file).suffix}"
             self._place(other.path(take), self.root / rel)
             moved = Take(new_id, take.lines, take.texts, take.request, take.request_key, rel,
