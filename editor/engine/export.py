@@ -153,6 +153,16 @@ def check_template(template: str) -> None:
                           "that each line gets its own file.")
 
 
+def file_name(template: str, fmt: str, **values: object) -> str:
+    """A per-line file name: ``template`` filled in with ``values``, made safe, with ``fmt``."""
+    try:
+        text = template.format(**values)
+    except (ValueError, KeyError, IndexError, AttributeError) as e:
+        raise ExportError(f"The name template {template!r} cannot be filled in "
+                          f"({type(e).__name__}: {e}).") from None
+    return f"{safe_name(text)}.{fmt}"
+
+
 def _timestamp(seconds: float, sep: str) -> str:
     ms = round(seconds * 1000)
     h, rest = divmod(ms, 3_600_000)
@@ -221,15 +231,10 @@ class Exporter:
         names = []
         for c in self.plan.clips:
             line = c.first
-            values = {"index": c.rows[0] + 1, "id": line.id, "speaker": line.speaker or "line",
-                      "voice": self.scene.voice_of(line.speaker) or "default",
-                      "take": c.source.take or "cache", "title": self.scene.title}
-            try:
-                text = self.name.format(**values)
-            except (ValueError, KeyError, IndexError, AttributeError) as e:
-                raise ExportError(f"The name template {self.name!r} cannot be filled in "
-                                  f"({type(e).__name__}: {e}).") from None
-            names.append(f"{safe_name(text)}.{self.fmt}")
+            names.append(file_name(
+                self.name, self.fmt, index=c.rows[0] + 1, id=line.id,
+                speaker=line.speaker or "line", voice=self.scene.voice_of(line.speaker) or "default",
+                take=c.source.take or "cache", title=self.scene.title))
         seen: dict[str, int] = {}
         for i, n in enumerate(names):
             if n.casefold() in seen:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.engine.audio import ExportError
-from editor.engine.export import DEFAULT_NAME, FORMATS, WHAT, check_template, safe_name
+from editor.engine.export import DEFAULT_NAME, FORMATS, WHAT, check_template, file_name, safe_name
 
 LABELS = {
     "mix": ("The scene", "One file: the chosen takes with gaps and pauses"),
@@ -122,10 +122,10 @@ class ExportDialog(QDialog):
         if "lines" in opts.what:
             try:
                 check_template(opts.name)
-                sample = opts.name.format(index=7, id="line-7", speaker="MARA", voice="Sarah",
-                                          take="take-2", title=self.base)
-                self.preview.setText(f"e.g. {safe_name(sample)}.{opts.fmt}")
-            except (ExportError, ValueError, KeyError, IndexError, AttributeError) as e:
+                sample = file_name(opts.name, opts.fmt, index=7, id="line-7", speaker="MARA",
+                                   voice="Sarah", take="take-2", title=self.base)
+                self.preview.setText(f"e.g. {sample}")
+            except ExportError as e:
                 problem = str(e)
                 self.preview.setText("")
         else:
