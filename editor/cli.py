@@ -25,6 +25,8 @@ WHAT_DEFAULT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
 
 COMMANDS = ("render", "export", "cost", "import", "sandbox", "key")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# castline key status|test (see 'castline key --help'): scripts decide from these, not from text.
+EXIT_NO_KEY, EXIT_KEY_REJECTED, EXIT_UNREACHABLE, EXIT_UNVERIFIED, EXIT_KEYRING = 1, 3, 4, 5, 6
 
 
 class CliError(Exception):
@@ -116,10 +118,27 @@ def _parser() -> argparse.ArgumentParser:
                    "audio=output[].url")
     s.add_argument("--no-espeak", action="store_true", help="synthetic voices only")
 
-    k = sub.add_parser("key", help="store or remove the API key in the OS keyring",
-                       description="'set' reads the key from standard input (never from the "
-                       "command line, where other users could see it).")
-    k.add_argument("action", choices=("set", "delete", "status"))
+    k = sub.add_parser("key", help="store, remove, show or test the API key",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="set: store the key in the OS keyring, read from standard "
+                       "input (never from\n  the command line, where other users could see it).\n"
+                       "delete: remove it from the keyring.\n"
+                       "status: say whether a key is set, and where (APIINONE_API_KEY wins over "
+                       "the keyring).\n"
+                       "test: ask the service whether it accepts the key (a free request). The "
+                       "service is\n  APIINONE_BASE_URL if set, else https://apiin.one.",
+                       epilog="exit status:\n"
+                       "  0  status: a key is set; test: the service accepted the key\n"
+                       f"  {EXIT_NO_KEY}  no key is set (status, test)\n"
+                       f"  {EXIT_USAGE}  bad usage, or a service address Castline will not send "
+                       "a key to\n"
+                       f"  {EXIT_KEY_REJECTED}  test: the service rejected the key (401/403)\n"
+                       f"  {EXIT_UNREACHABLE}  test: the service could not be reached "
+                       "(network, timeout, 429, 5xx)\n"
+                       f"  {EXIT_UNVERIFIED}  test: the service answered but did not show "
+                       "whether it accepts the key\n"
+                       f"  {EXIT_KEYRING}  the system keyring is unavailable or locked")
+    k.add_argument("action", choices=("set", "delete", "status", "test"))
     return p
 
 
@@ -462,7 +481,14 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 # --- key --------------------------------------------------------------------------------
 
 def cmd_key(args: argparse.Namespace) -> int:
-    from editor.engine.keystore import KeyStoreError, delete_key, get_key, set_key
+    from editor.engine.keystore import (
+        ENV_KEY,
+        KeyStoreError,
+        delete_key,
+        get_key,
+        key_from_environment,
+        set_key,
+    )
 
     try:
         if args.action == "set":
@@ -473,15 +499,52 @@ def cmd_key(args: argparse.Namespace) -> int:
             else:
                 key = sys.stdin.readline()
             set_key(key)
-            print("The key is stored in the system keyring.")
+            print("The key is stored in the system keyring."
+                  + (f" {ENV_KEY} is set, and wins over it while it is." if key_from_environment()
+                     else ""))
         elif args.action == "delete":
             print("The key was removed." if delete_key() else "No key was stored.")
+        elif args.action == "status":
+            if key_from_environment():
+                print(f"A key is set in the {ENV_KEY} environment variable; it is used instead "
+                      "of the keyring's.")
+            elif get_key(strict=True):
+                print("A key is stored in the system keyring.")
+            else:
+                print("No key is set: none in the system keyring, and "
+                      f"{ENV_KEY} is not set. Store one with 'castline key set'.")
+                return EXIT_NO_KEY
         else:
-            print("A key is stored in the system keyring." if get_key()
-                  else "No key is stored in the system keyring.")
+            return _key_test()
     except KeyStoreError as e:
-        _fail(str(e))
+        _fail(str(e), EXIT_KEYRING)
     return EXIT_OK
+
+
+def _key_test() -> int:
+    from editor.engine.errors import InsecureURL
+    from editor.engine.keycheck import Outcome, check_key
+    from editor.engine.keystore import ENV_KEY, get_key, key_from_environment
+    from editor.engine.service import resolve_target
+
+    target = resolve_target(False)
+    key = key_from_environment() or get_key()  # no keyring at all: no key (a locked one raises)
+    if not key:
+        _fail(f"No key is set: none in the system keyring, and {ENV_KEY} is not set. Store one "
+              "with 'castline key set'.", EXIT_NO_KEY)
+    origin = f"the {ENV_KEY} environment variable" if target.key_source == ENV_KEY \
+        else "the system keyring"
+    where = f"key from {origin}, service {target.describe()}"
+    try:
+        result = asyncio.run(check_key(target.url, key))
+    except InsecureURL as e:
+        _fail(f"{e} ({where}).", EXIT_USAGE)
+    if result.accepted:
+        print(f"{result.message} ({where})")
+        return EXIT_OK
+    status = {Outcome.REJECTED: EXIT_KEY_REJECTED, Outcome.UNREACHABLE: EXIT_UNREACHABLE,
+              Outcome.UNVERIFIED: EXIT_UNVERIFIED}[result.outcome]
+    _fail(f"{result.message} ({where}; {result.detail})", status)
 
 
 # --- main -------------------------------------------------------------------------------

@@ -48,12 +48,16 @@ def _check_backend() -> None:
             f"Manager was found). Set the key in the {ENV_KEY} environment variable instead.")
 
 
-def get_key() -> str | None:
+def get_key(*, strict: bool = False) -> str | None:
+    """The keyring's key, or None. With ``strict``, a missing keyring raises
+    :class:`KeyStoreError` instead of reading as "no key" (``castline key status``)."""
     kr = _keyring()
     try:
         _check_backend()
         value = kr.get_password(SERVICE, USERNAME)
     except KeyStoreError:
+        if strict:
+            raise
         return None
     except kr.errors.KeyringError as e:
         raise _explain(e) from None

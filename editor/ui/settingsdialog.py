@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from PySide6.QtCore import QUrl
@@ -21,15 +22,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor.engine.client import ServiceClient
 from editor.engine.errors import BILLING_URL, ServiceError
-from editor.engine.keystore import KeyStoreError, delete_key, get_key, set_key
+from editor.engine.keystore import (
+    ENV_BASE_URL,
+    ENV_KEY,
+    KeyStoreError,
+    delete_key,
+    get_key,
+    key_from_environment,
+    set_key,
+)
+from editor.engine.service import DEFAULT_BASE_URL, Target, resolve_target
 from editor.ui.settings import SETTINGS, Settings
 from editor.ui.tasks import AsyncRunner
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, runner: AsyncRunner, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, runner: AsyncRunner, parent: QWidget | None = None,
+                 *, command_line_sandbox: bool = False) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings = settings
@@ -41,7 +51,9 @@ class SettingsDialog(QDialog):
         self.key.setPlaceholderText("aio_… (kept in the system keyring, nowhere else)")
         self.key_state = QLabel("Checking the keyring…")
         self.key_state.setWordWrap(True)
-        test = QPushButton("Test key")
+        test = self.test_button = QPushButton("Test key")
+        test.setToolTip("Ask the service whether it accepts the key (free). With no key typed, "
+                        "tests the key Castline uses.")
         test.clicked.connect(self._on_test_clicked)
         forget = QPushButton("Remove")
         forget.clicked.connect(self._on_forget_clicked)
@@ -57,9 +69,23 @@ class SettingsDialog(QDialog):
 
         self.base_url = QLineEdit(str(settings.get("service/base_url")))
         form.addRow("Service address:", self.base_url)
+        if os.environ.get(ENV_BASE_URL, "").strip():
+            self.base_url.setToolTip(f"{ENV_BASE_URL} is set: it wins over this address while "
+                                     "it is.")
+        self.command_line_sandbox = command_line_sandbox
         self.sandbox = QCheckBox("Use the built-in sandbox (stand-in voices, no credits)")
-        self.sandbox.setChecked(bool(settings.get("service/sandbox")))
+        self.sandbox.setChecked(bool(settings.get("service/sandbox")) or command_line_sandbox)
+        if command_line_sandbox:
+            self.sandbox.setEnabled(False)
+            self.sandbox.setToolTip("Castline was started with --sandbox; start it without to "
+                                    "use the service.")
         form.addRow("", self.sandbox)
+        self.target_state = QLabel()
+        self.target_state.setWordWrap(True)
+        form.addRow("Requests go to:", self.target_state)
+        self.base_url.textChanged.connect(self._show_target)
+        self.sandbox.toggled.connect(self._show_target)
+        self._show_target()
         self.jobs = QSpinBox()
         self.jobs.setRange(1, 16)
         self.jobs.setValue(int(settings.get("render/jobs")))
@@ -81,14 +107,32 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
         self._epoch = 0  # the newest action's answer wins the status line
-        self._act(asyncio.to_thread(get_key), "read key", lambda key: (
-            "A key is stored in the system keyring." if key else "No key is stored yet."))
+        if key_from_environment():
+            self.key_state.setText(self.target().describe_key())
+        else:
+            self._act(asyncio.to_thread(get_key), "read key", lambda key: (
+                "A key is stored in the system keyring." if key else "No key is stored yet."))
 
-    def _act(self, coro: Any, label: str, describe: Any) -> None:
+    def target(self) -> Target:
+        """Where requests would go with the choices in this dialog (the environment and the
+        command line still win: see editor.engine.service.resolve_target)."""
+        return resolve_target(self.command_line_sandbox, self.base_url.text(),
+                              saved_sandbox=self.sandbox.isChecked())
+
+    def _show_target(self) -> None:
+        self.target_state.setText(self.target().describe())
+
+    def focus_key(self) -> None:
+        """Open on the key field (the sandbox banner's "Add API key…")."""
+        self.key.setFocus()
+
+    def _act(self, coro: Any, label: str, describe: Any, done: Any = None) -> None:
         self._epoch += 1
         epoch = self._epoch
 
         def show(text: str) -> None:
+            if done is not None:
+                done()
             if epoch == self._epoch:
                 self.key_state.setText(text)
 
@@ -101,25 +145,30 @@ class SettingsDialog(QDialog):
                   lambda ok: "The key was removed." if ok else "No key was stored.")
 
     def _on_test_clicked(self) -> None:
+        """The one key check (editor/engine/keycheck.py), on the app's event loop: the request
+        is asynchronous and the keyring is read on a worker thread, so the window stays live."""
+        from editor.engine.keycheck import check_key
+
         typed = self.key.text().strip()
+        env_key = key_from_environment()
+        # The address the key would be used with; the sandbox's is no test of a real key.
+        url = resolve_target(False, self.base_url.text()).url
+        note = (f" Note: {ENV_KEY} is set, so Castline uses that key, not the one typed here."
+                if typed and env_key else "")
 
         async def check() -> str:
-            key = typed or await asyncio.to_thread(get_key)
+            key = typed or env_key or await asyncio.to_thread(get_key)
             if not key:
-                return "Type a key first."
-            client = ServiceClient(self.base_url.text().strip() or "https://apiin.one", key)
-            try:
-                balance = await client.check_key()
-            finally:
-                await client.aclose()
-            return "The key works." + (f" Balance: {balance:,.2f} credits." if balance is not None
-                                       else "")
+                return "Type a key first (none is stored, and " + ENV_KEY + " is not set)."
+            result = await check_key(url, key)
+            return result.message + note
 
-        self.key_state.setText("Asking the service…")
-        self._act(check(), "test key", str)
+        self.key_state.setText(f"Asking the service at {url}…")
+        self.test_button.setEnabled(False)
+        self._act(check(), "test key", str, done=lambda: self.test_button.setEnabled(True))
 
     def _on_accepted(self) -> None:
-        self.settings.set("service/base_url", self.base_url.text().strip() or "https://apiin.one")
+        self.settings.set("service/base_url", self.base_url.text().strip() or DEFAULT_BASE_URL)
         self.settings.set("service/sandbox", self.sandbox.isChecked())
         self.settings.set("render/jobs", self.jobs.value())
         self.settings.set("render/gap_ms", self.gap.value())
