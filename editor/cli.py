@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -23,7 +22,7 @@ from editor import __version__
 
 WHAT_DEFAULT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
 
-COMMANDS = ("render", "export", "cost", "import", "sandbox", "key")
+COMMANDS = ("render", "export", "cost", "status", "import", "sandbox", "key")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # castline key status|test (see 'castline key --help'): scripts decide from these, not from text.
 EXIT_NO_KEY, EXIT_KEY_REJECTED, EXIT_UNREACHABLE, EXIT_UNVERIFIED, EXIT_KEYRING = 1, 3, 4, 5, 6
@@ -66,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--jobs", type=int, default=4, help="parallel requests (default 4)")
     r.add_argument("--sandbox", action="store_true",
                    help="use the built-in stand-in service (no key, no credits spent)")
+    r.add_argument("--resend-unknown", action="store_true",
+                   help="send again the requests whose answer was lost after they were sent "
+                   "(they may already have been charged: this may pay for them twice)")
+
+    st = sub.add_parser("status", help="which lines are rendered, pending or maybe charged",
+                        description="Per line of SCENE: rendered (a usable take or cached "
+                        "audio), pending (sent, audio not yet fetched), maybe charged (sent, "
+                        "answer lost), being sent by another render, locked, or to render.")
+    st.add_argument("scene", type=Path)
+    st.add_argument("--mode", choices=("lines", "take"), default="lines")
+    st.add_argument("--sandbox", action="store_true",
+                    help="the built-in stand-in service's audio")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
 
     e = sub.add_parser("export", help="write the scene's audio, lines, stems, subtitles, manifest",
                        description="Export SCENE's chosen takes into DIR. Lines without audio "
@@ -90,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--jobs", type=int, default=4, help="parallel requests for --missing render")
     e.add_argument("--sandbox", action="store_true",
                    help="the built-in stand-in service's takes (no key, no credits spent)")
+    e.add_argument("--resend-unknown", action="store_true",
+                   help="with --missing render: send again requests whose answer was lost "
+                   "(they may already have been charged)")
 
     c = sub.add_parser("cost", help="estimate a render's credits in both modes",
                        description="The credit estimate for both modes, and what the cache "
@@ -147,10 +162,14 @@ def _parser() -> argparse.ArgumentParser:
 def _load_scene(path: Path) -> Any:
     from editor.core.sceneio import SceneFileError, load
 
+    warnings: list[str] = []
     try:
-        return load(path)
+        scene = load(path, warnings=warnings)
     except SceneFileError as e:
         _fail(f"Cannot open the scene. {e}", EXIT_USAGE)
+    for w in warnings:
+        print(f"castline: warning: {w}", file=sys.stderr)
+    return scene
 
 
 def _cache(sandbox: bool = False) -> Any:
@@ -160,40 +179,59 @@ def _cache(sandbox: bool = False) -> Any:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from editor.core.planner import PlanError, plan
-    from editor.core.pricing import credits_decimal, format_credits
+    from editor.core.planner import PlanError
+    from editor.core.pricing import credits_decimal
+    from editor.engine.project import open_book
+    from editor.engine.renderplan import build_plan
 
     scene = _load_scene(args.scene)
-    cache = _cache()
+    store = _takes(args.scene)
+    book = open_book(scene, store, sandbox=False)
+    journal = _journal()
     result: dict[str, Any] = {"scene": scene.title, "file": str(args.scene), "model": scene.model,
                               "lines": len(scene), "estimate": True, "modes": {}}
+    plans = {}
     for mode in ("lines", "take"):
         try:
-            requests = plan(scene, mode)
+            everything = build_plan(scene, mode, book, force=True)
+            render_plan = build_plan(scene, mode, book, journal=journal,
+                                     service=_service_name(False))
         except PlanError as e:
             _fail(f"Cannot price the scene. {e}", EXIT_USAGE)
-        total = sum((r.cost for r in requests), Fraction(0))
-        cached = [r for r in requests if r.key in cache]
-        to_pay = total - sum((r.cost for r in cached), Fraction(0))
+        plans[mode] = (everything, render_plan)
+        total = everything.cost
+        free = render_plan.already + render_plan.from_cache
         result["modes"][mode] = {
-            "requests": len(requests),
-            "characters": sum(r.characters for r in requests),
-            "credits": float(total),
-            "cached_requests": len(cached),
-            "credits_to_pay": float(to_pay),
-            "credits_display": str(credits_decimal(total)),
+            "requests": total.requests,
+            "characters": sum(r.characters for r in everything.to_send),
+            "credits": float(total.low),
+            "credits_high": float(total.high),
+            "cached_requests": len(free),
+            "credits_to_pay": float(render_plan.cost.low),
+            "credits_to_pay_high": float(render_plan.cost.high),
+            "maybe_charged_requests": len(render_plan.maybe_charged),
+            "locked_lines": len(render_plan.locked_rows),
+            "credits_display": str(credits_decimal(total.low)),
         }
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return EXIT_OK
-    print(f"{scene.title} — {len(scene)} lines, model {scene.model} (estimates)")
+    print(f"{scene.title} — {len(scene)} lines, model {scene.model} (estimates: the low figure "
+          "is 0.028 credits a character, the high one rounds each request up to a credit)")
     for mode, label in (("lines", "One request per line"), ("take", "As dialogue (take)")):
         m = result["modes"][mode]
+        everything, render_plan = plans[mode]
         print(f"  {label:22} {m['requests']:5} requests  {m['characters']:7} characters  "
-              f"{format_credits(Fraction(str(m['credits'])))}")
-        if m["cached_requests"]:
+              f"{everything.cost.text()}")
+        if m["cached_requests"] or render_plan.maybe_charged:
             print(f"  {'':22} {m['cached_requests']:5} already rendered (free); "
-                  f"a render now costs {format_credits(Fraction(str(m['credits_to_pay'])))}")
+                  f"a render now costs {render_plan.cost.text()}")
+        if render_plan.maybe_charged:
+            print(f"  {'':22} {len(render_plan.maybe_charged):5} may already have been charged "
+                  f"(not included; re-sending them costs {render_plan.resend_cost.text()})")
+    locked = plans["lines"][1].locked_rows
+    if locked:
+        print(f"  {len(locked)} locked line(s) are never rendered and not counted.")
     return EXIT_OK
 
 
@@ -205,10 +243,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if args.output.exists() and not args.force:
         _fail(f"{args.output} already exists; choose another name or add --force.", EXIT_USAGE)
+    warnings: list[str] = []
     try:
-        scene = import_file(args.source)
+        scene = import_file(args.source, warnings=warnings)
     except ImportError_ as e:
         _fail(f"Cannot import. {e}", EXIT_USAGE)
+    for w in warnings:
+        print(f"castline: warning: {w}", file=sys.stderr)
     try:
         save(scene, args.output)
     except OSError as e:
@@ -281,8 +322,43 @@ def _takes(scene_path: Path) -> Any:
         _fail(str(e))
 
 
+def _journal() -> Any:
+    from editor.engine.cache import default_state_dir
+    from editor.engine.journal import Journal
+
+    return Journal(default_state_dir() / "journal.jsonl")
+
+
+def _service_name(sandbox: bool) -> str:
+    """The journal's name for the service a render talks to (the sandbox's changes per run,
+    and its requests are free, so it has none worth resuming)."""
+    if sandbox:
+        return ""
+    from editor.engine.client import DEFAULT_BASE_URL
+    from editor.engine.journal import service_id
+    from editor.engine.keystore import ENV_BASE_URL
+
+    return service_id(os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+
+
+def _plan(scene: Any, args: argparse.Namespace, book: Any, rows: Any = None) -> Any:
+    from editor.core.planner import PlanError
+    from editor.engine.renderplan import build_plan
+
+    try:
+        return build_plan(scene, args.mode, book, rows, journal=_journal(),
+                          service=_service_name(args.sandbox))
+    except PlanError as e:
+        _fail(f"Cannot render. {e}", EXIT_USAGE)
+
+
+def _rows_of(scene: Any, requests: Sequence[Any]) -> str:
+    rows = sorted({scene.row_of(i) + 1 for r in requests for i in r.line_ids})
+    return ", ".join(map(str, rows[:12])) + (" …" if len(rows) > 12 else "")
+
+
 def cmd_render(args: argparse.Namespace) -> int:
-    from editor.core.planner import PlanError, plan
+    from editor.engine.project import open_book
 
     scene = _load_scene(args.scene)
     suffix = args.output.suffix.lower()
@@ -294,39 +370,51 @@ def cmd_render(args: argparse.Namespace) -> int:
     out_dir = args.output.parent if str(args.output.parent) else Path(".")
     if not out_dir.is_dir():
         _fail(f"The folder {out_dir} does not exist.", EXIT_USAGE)
-    try:
-        requests = plan(scene, args.mode)
-    except PlanError as e:
-        _fail(f"Cannot render. {e}", EXIT_USAGE)
-    if not requests and not any(ln.locked for ln in scene.lines):
+    store = _takes(args.scene)
+    book = open_book(scene, store, sandbox=args.sandbox)
+    render_plan = _plan(scene, args, book)
+    if render_plan.empty and not render_plan.already and not render_plan.locked_rows:
         _fail("The scene has no lines to render.", EXIT_USAGE)
-    return asyncio.run(_render(scene, requests, args, gap))
+    return asyncio.run(_render(scene, render_plan, args, gap, store, book))
 
 
-async def _render_requests(scene: Any, requests: list[Any], args: argparse.Namespace,
+async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespace,
                            store: Any, what: str) -> Any:
-    """Render (or take from the cache) and keep each result as a take; fail with one paragraph
-    naming every failed line."""
-    from editor.engine.cache import default_state_dir
+    """Render what the plan sends (the cache, the journal and other renders first) and keep
+    each result as a take; fail with one paragraph naming every failed line."""
     from editor.engine.errors import ServiceError
-    from editor.engine.journal import Journal
     from editor.engine.keystore import KeyStoreError
     from editor.engine.project import keep_takes
-    from editor.engine.render import RenderEngine
+    from editor.engine.render import RenderEngine, Resend
     from editor.engine.service import open_service
     from editor.engine.takes import TakeError
 
+    requests = render_plan.requests
+    if not requests:
+        from editor.engine.render import RenderOutcome
+
+        return RenderOutcome()
+    if render_plan.maybe_charged and args.resend_unknown:
+        print(f"Sending again, as --resend-unknown asks: lines "
+              f"{_rows_of(scene, render_plan.maybe_charged)} were sent once and their answer "
+              f"was lost, so they may be paid twice ({render_plan.resend_cost.text()}).",
+              file=sys.stderr)
+    if render_plan.to_send and not args.sandbox:
+        print(f"Sending {len(render_plan.to_send)} request(s): {render_plan.cost.text()}.",
+              file=sys.stderr)
     try:
         session = await open_service(sandbox=args.sandbox)
     except (ServiceError, KeyStoreError) as e:
         _fail(str(e), EXIT_USAGE)
+
+    async def resend(_unknown: Sequence[Any]) -> Any:
+        return Resend.SEND if args.resend_unknown else Resend.WAIT
+
     try:
         cache = _cache(args.sandbox)
-        journal = Journal(default_state_dir() / "journal.jsonl")
-        engine = RenderEngine(session.client, cache, journal, jobs=args.jobs)
+        engine = RenderEngine(session.client, cache, _journal(), jobs=args.jobs)
         progress = _Progress(len({r.key for r in requests}))
-        outcome = await engine.run(requests, progress.event,
-                                   on_warning=lambda m: print(f"warning: {m}", file=sys.stderr))
+        outcome = await engine.run(requests, progress.event, confirm_resend=resend)
         progress.draw(final=True)
     finally:
         await session.aclose()
@@ -336,21 +424,38 @@ async def _render_requests(scene: Any, requests: list[Any], args: argparse.Names
         print(f"warning: {e}", file=sys.stderr)
 
     if not outcome.ok:
-        rows = {line.id: i + 1 for i, line in enumerate(scene.lines)}
-        parts = []
-        for r in requests:
-            err = outcome.errors.get(r.key)
-            if err is None:
-                continue
-            for line_id in r.line_ids:
-                line = scene.line_by_id(line_id)
-                parts.append(f"line {rows[line_id]} ({line.speaker or 'no speaker'}): {err}")
-        kept = len(outcome.paths)
-        _fail(f"{len(parts)} of {len(scene)} lines failed, so {what} was not written. "
-              + " ".join(f"{p}" for p in parts)
-              + f" The {kept} request(s) that rendered are kept: run the same command "
-              "again to pay only for the failed lines.")
+        _fail(_failure_paragraph(scene, requests, outcome, what))
     return outcome
+
+
+def _failure_paragraph(scene: Any, requests: Sequence[Any], outcome: Any, what: str) -> str:
+    """One paragraph: each distinct error once, with the lines it hit, and what to do."""
+    from editor.engine.errors import SubmitUncertain
+    from editor.engine.render import MayBeCharged
+
+    by_error: dict[str, list[Any]] = {}
+    unknown: list[Any] = []
+    for r in requests:
+        err = outcome.errors.get(r.key)
+        if err is None:
+            continue
+        if isinstance(err, MayBeCharged | SubmitUncertain):
+            unknown.append(r)
+        by_error.setdefault(str(err), []).append(r)
+    failed = sum(len(r.line_ids) for group in by_error.values() for r in group)
+    parts = [f"lines {_rows_of(scene, group)}: {message}" for message, group in by_error.items()]
+    text = (f"{failed} of {len(scene)} lines failed, so {what} was not written. "
+            + " ".join(parts))
+    if unknown:
+        text += (f" Lines {_rows_of(scene, unknown)} may already have been charged; "
+                 "'castline status' lists them. To send them again knowingly (it may pay "
+                 "twice), run the same command with --resend-unknown.")
+    kept = len(outcome.paths)
+    rest = [r for r in requests if r.key in outcome.errors and r not in unknown]
+    if rest:
+        text += (f" The {kept} request(s) that rendered are kept: run the same command again "
+                 "to pay only for the other failed lines.")
+    return text
 
 
 def _missing_message(scene: Any, rows: list[int]) -> str:
@@ -361,15 +466,28 @@ def _missing_message(scene: Any, rows: list[int]) -> str:
     return f"{len(rows)} line(s) have no audio: {shown}{note}."
 
 
-async def _render(scene: Any, requests: list[Any], args: argparse.Namespace, gap: int) -> int:
+def _sandbox_only_note(scene: Any, book: Any) -> str:
+    """Paid mode: lines that have only sandbox audio (which is never taken for paid audio)."""
+    if book.sandbox or book.takes is None:
+        return ""
+    rows = [i for i, ln in enumerate(scene.lines)
+            if book.takes.resolve(ln.id, book.key_of, sandbox=True) is not None
+            and book.take(ln) is None]
+    if not rows:
+        return ""
+    return (f" Lines {', '.join(str(r + 1) for r in rows[:10])} have only sandbox audio "
+            "(stand-in voices): add --sandbox to use it, or render them for real.")
+
+
+async def _render(scene: Any, render_plan: Any, args: argparse.Namespace, gap: int,
+                  store: Any, book: Any) -> int:
     from editor.engine.audio import ExportError, write
     from editor.engine.errors import ServiceError
     from editor.engine.export import assemble_mix, plan_export
-    from editor.engine.project import open_book, resolver
+    from editor.engine.project import resolver
 
-    store = _takes(args.scene)
-    outcome = await _render_requests(scene, requests, args, store, args.output.name)
-    book = open_book(scene, store, sandbox=args.sandbox)
+    outcome = await _render_requests(scene, render_plan, args, store, args.output.name)
+    book.forget_cached()
     layout = plan_export(scene, resolver(book))
     if layout.missing:
         _fail(_missing_message(scene, layout.missing) + f" {args.output.name} was not written.")
@@ -381,17 +499,66 @@ async def _render(scene: Any, requests: list[Any], args: argparse.Namespace, gap
     seconds = len(data) / rate
     where = "the built-in sandbox (stand-in voices, no credits spent)" if args.sandbox else \
         "API in One"
-    print(f"Wrote {args.output} ({seconds:.1f} s, {len(requests)} requests: "
-          f"{outcome.submitted} sent, {outcome.from_cache} from cache, "
-          f"{outcome.resumed} resumed) via {where}.")
+    free = len(render_plan.already)
+    print(f"Wrote {args.output} ({seconds:.1f} s; {outcome.submitted} request(s) sent, "
+          f"{outcome.from_cache} from cache, {outcome.resumed} resumed, {free} already in the "
+          f"project's takes) via {where}.")
+    return EXIT_OK
+
+
+# --- status -----------------------------------------------------------------------------
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from editor.engine.project import open_book
+
+    scene = _load_scene(args.scene)
+    store = _takes(args.scene)
+    book = open_book(scene, store, sandbox=args.sandbox)
+    render_plan = _plan(scene, args, book)
+    state: dict[str, str] = {}
+    for label, group in (("rendered", render_plan.already + render_plan.from_cache),
+                         ("pending", render_plan.pending),
+                         ("being sent by another render", render_plan.in_flight),
+                         ("maybe charged", render_plan.maybe_charged),
+                         ("to render", render_plan.to_send)):
+        for r in group:
+            for line_id in r.line_ids:
+                state[line_id] = label
+    for row in render_plan.locked_rows:
+        line = scene.lines[row]
+        state[line.id] = "locked" + (" (rendered)" if book.take(line) else " (no audio)")
+    rows = [{"row": i + 1, "id": ln.id, "speaker": ln.speaker,
+             "state": state.get(ln.id, "nothing to speak")} for i, ln in enumerate(scene.lines)]
+    if args.json:
+        print(json.dumps({"scene": scene.title, "sandbox": args.sandbox, "lines": rows,
+                          "to_pay": {"low": float(render_plan.cost.low),
+                                     "high": float(render_plan.cost.high)},
+                          "maybe_charged": [r["row"] for r in rows
+                                            if r["state"] == "maybe charged"]},
+                         indent=2, ensure_ascii=False))
+        return EXIT_OK
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["state"]] = counts.get(r["state"], 0) + 1
+    print(f"{scene.title} — {len(scene)} lines: "
+          + ", ".join(f"{n} {label}" for label, n in counts.items()))
+    for r in rows:
+        if r["state"] not in ("rendered", "nothing to speak"):
+            print(f"  line {r['row']:4} {r['speaker'] or '-':16} {r['state']}")
+    if render_plan.to_send:
+        print(f"Rendering the rest costs {render_plan.cost.text()}.")
+    if render_plan.maybe_charged:
+        print("Maybe-charged lines were sent once and their answer was lost. 'castline render "
+              "--resend-unknown' sends them again (it may pay twice); otherwise they are not sent.")
+    note = _sandbox_only_note(scene, book)
+    if note:
+        print(note.strip())
     return EXIT_OK
 
 
 # --- export -----------------------------------------------------------------------------
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from editor.core.planner import PlanError, plan
-    from editor.core.pricing import format_credits
     from editor.engine.audio import ExportError
     from editor.engine.errors import ServiceError
     from editor.engine.export import Exporter, plan_export
@@ -410,20 +577,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     book = open_book(scene, store, sandbox=args.sandbox)
     layout = plan_export(scene, resolver(book))
     if layout.missing:
-        try:
-            requests = plan(scene, args.mode, layout.missing)
-        except PlanError as e:
-            _fail(f"Cannot render the missing lines. {e}", EXIT_USAGE)
-        cost = sum((r.cost for r in requests), Fraction(0))
-        message = _missing_message(scene, layout.missing)
+        render_plan = _plan(scene, args, book, layout.missing)
+        message = _missing_message(scene, layout.missing) + _sandbox_only_note(scene, book)
         if args.missing == "fail":
-            _fail(f"{message} Rendering them costs {format_credits(cost)}: add --missing render "
-                  "to render them first, or --missing skip to export without them.")
+            _fail(f"{message} Rendering them costs {render_plan.cost.text()}: add --missing "
+                  "render to render them first, or --missing skip to export without them.")
         if args.missing == "skip":
             print(f"Skipping: {message}", file=sys.stderr)
-        elif requests:
-            print(f"Rendering first: {message} ({format_credits(cost)})", file=sys.stderr)
-            asyncio.run(_render_requests(scene, requests, args, store, "the export"))
+        elif render_plan.requests:
+            print(f"Rendering first: {message} ({render_plan.cost.text()})", file=sys.stderr)
+            asyncio.run(_render_requests(scene, render_plan, args, store, "the export"))
             book.forget_cached()
             layout = plan_export(scene, resolver(book))
             if layout.missing:
@@ -582,8 +745,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in COMMANDS:
             args = _parser().parse_args(argv)
-            handler = {"render": cmd_render, "export": cmd_export, "cost": cmd_cost, "import": cmd_import,
-                       "sandbox": cmd_sandbox, "key": cmd_key}[args.command]
+            handler = {"render": cmd_render, "export": cmd_export, "cost": cmd_cost,
+                       "status": cmd_status, "import": cmd_import, "sandbox": cmd_sandbox,
+                       "key": cmd_key}[args.command]
             return handler(args)
         if argv and argv[0] in ("-h", "--help"):
             _parser().print_help()

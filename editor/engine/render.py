@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from editor.core.planner import PlannedRequest
@@ -31,7 +32,7 @@ from editor.engine.errors import (
     UnknownTask,
 )
 from editor.engine.events import RenderEvent, Stage
-from editor.engine.journal import Journal
+from editor.engine.journal import Journal, service_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class RenderOutcome:
     resumed: int = 0
     from_cache: int = 0
     cancelled: set[str] = field(default_factory=set)  # request keys cancelled one by one
+    dropped: set[str] = field(default_factory=set)  # maybe-charged requests the writer let go
 
     @property
     def ok(self) -> bool:
@@ -54,14 +56,25 @@ class RenderOutcome:
 
 
 EventSink = Callable[[RenderEvent], None]
-Confirm = Callable[[PlannedRequest], Awaitable[bool]]
+
+
+class Resend(StrEnum):
+    """What to do with requests that may already have been charged (sent once, answer lost)."""
+
+    SEND = "send"  # send again knowingly (it may be paid twice)
+    WAIT = "wait"  # do not send now; ask again on the next render
+    DROP = "drop"  # forget it: the lines stay unrendered, the next render sends them as new
+
+
+# Asked once per render with every maybe-charged request; no answer (None) means WAIT.
+Confirm = Callable[[Sequence[PlannedRequest]], Awaitable[Resend]]
 
 
 class MayBeCharged(ServiceError):
     def __init__(self) -> None:
         super().__init__(
-            "An earlier render was interrupted just as this request was sent, so it may already "
-            "have been charged. It was not sent again; render it again to confirm.")
+            "This request was sent once and its answer was lost, so it may already have been "
+            "charged. Castline did not send it again.")
 
 
 class RenderEngine:
@@ -71,7 +84,7 @@ class RenderEngine:
         self.cache = cache
         self.journal = journal
         self.jobs = max(1, jobs)
-        self.service = str(client.base_url)
+        self.service = service_id(client.base_url)
         self._running: dict[str, asyncio.Task[None]] = {}
 
     def cancel(self, key: str) -> bool:
@@ -90,11 +103,15 @@ class RenderEngine:
         requests: Sequence[PlannedRequest],
         on_event: EventSink | None = None,
         confirm_resend: Confirm | None = None,
-        on_warning: Callable[[str], None] | None = None,
         fresh: Collection[str] = (),
     ) -> RenderOutcome:
         """Render ``requests``; those whose key is in ``fresh`` are sent even when the cache
-        holds their audio (a new take of the same line)."""
+        holds their audio (a new take of the same line).
+
+        A request that may already have been charged (sent once, its answer lost) is never
+        sent again unless ``confirm_resend`` answers :attr:`Resend.SEND` (it is asked once,
+        with all of them); without it they fail with :class:`MayBeCharged`.
+        """
         outcome = RenderOutcome()
         emit = on_event or (lambda e: None)
         # Identical requests (same key) are sent once and shared.
@@ -104,6 +121,19 @@ class RenderEngine:
         for group in by_key.values():
             for r in group:
                 emit(RenderEvent(r, Stage.QUEUED))
+        self.journal.refresh()
+        unknown = [g[0] for k, g in by_key.items()
+                   if k not in fresh and self.journal.maybe_charged(self.service, k)
+                   and self.cache.get(k) is None]
+        resend: set[str] = set()
+        if unknown:
+            choice = await confirm_resend(unknown) if confirm_resend is not None else Resend.WAIT
+            if choice is Resend.SEND:
+                resend = {r.key for r in unknown}
+            elif choice is Resend.DROP:
+                for r in unknown:
+                    self.journal.clear(self.service, r.key)
+                    outcome.dropped.add(r.key)
         gate = asyncio.Semaphore(self.jobs)
 
         async def one(group: list[PlannedRequest]) -> None:
@@ -115,13 +145,18 @@ class RenderEngine:
                                      event.cached))
 
             try:
+                if head.key in outcome.dropped:
+                    fan(RenderEvent(head, Stage.CANCELLED))
+                    outcome.cancelled.add(head.key)
+                    return
                 path = None if head.key in fresh else self.cache.get(head.key)
                 was_cached = path is not None
                 if path is not None:
                     outcome.from_cache += 1
                 else:
                     async with gate:
-                        path = await self._render(head, fan, outcome, confirm_resend, on_warning)
+                        path, was_cached = await self._render(
+                            head, fan, outcome, head.key in resend, head.key in fresh)
                 outcome.paths[head.key] = path
                 fan(RenderEvent(head, Stage.READY, 1.0, path, cached=was_cached))
             except asyncio.CancelledError:
@@ -143,47 +178,61 @@ class RenderEngine:
         return outcome
 
     async def _render(self, request: PlannedRequest, emit: EventSink, outcome: RenderOutcome,
-                      confirm_resend: Confirm | None,
-                      on_warning: Callable[[str], None] | None) -> Path:
+                      resend: bool, fresh: bool) -> tuple[Path, bool]:
+        """Send (or resume, or adopt) one request; its audio and whether it came from the
+        cache (rendered meanwhile by another process)."""
         key = request.key
-        entry = self.journal.get(self.service, key)
-        if entry is not None and entry.state == "submitted" and entry.task_id:
-            outcome.resumed += 1
+        for _attempt in range(2):
+            task_id: str | None = None
+            started: float | None = None  # monotonic time of our own submit's answer
+            # Only the holder of the request's lock may move it from intent to submitted, in
+            # this process or any other: a second render waits here, then finds the first
+            # one's task (or its audio) instead of sending again.
+            async with self.journal.claim(self.service, key) as entry:
+                if not fresh:
+                    path = self.cache.get(key)
+                    if path is not None:
+                        outcome.from_cache += 1
+                        return path, True
+                if entry is not None and entry.state == "submitted" and entry.task_id:
+                    task_id = entry.task_id
+                    outcome.resumed += 1
+                elif entry is not None and entry.state == "intent" and not resend:
+                    raise MayBeCharged
+                else:
+                    emit(RenderEvent(request, Stage.SUBMITTING))
+                    self.journal.intent(self.service, key)
+                    try:
+                        submitted = await self.client.submit(request.body)
+                    except NOT_CHARGED:
+                        self.journal.clear(self.service, key)  # refused, or it never left
+                        raise
+                    # Anything else (a lost or unreadable answer, a 5xx) may have been
+                    # charged: the intent record stays, and no render sends it again
+                    # without the writer's say.
+                    outcome.submitted += 1
+                    resend = False
+                    if submitted.audio is not None:
+                        tmp = self.client.save_bytes(submitted.audio, self.cache.temp_dir())
+                        path = self.cache.put(key, tmp, self._meta(request, submitted.task_id))
+                        self.journal.done(self.service, key)
+                        return path, False
+                    if submitted.task_id is None:
+                        assert submitted.audio_url is not None
+                        return await self._download(request, submitted.audio_url, None,
+                                                    emit), False
+                    self.journal.submitted(self.service, key, submitted.task_id)
+                    task_id = submitted.task_id
+                    started = time.monotonic()
+            assert task_id is not None
             try:
-                return await self._finish(request, entry.task_id, emit)
+                return await self._finish(request, task_id, emit, started=started), False
             except UnknownTask:
-                # The service says it never had (or no longer has) the task: sending it is safe.
+                # The service says it never had (or no longer has) the task: it was not
+                # charged for it, so sending it is safe.
                 self.journal.clear(self.service, key)
-        elif entry is not None and entry.state == "intent":
-            ok = True
-            if confirm_resend is not None:
-                ok = await confirm_resend(request)
-            elif on_warning is not None:
-                on_warning(f"Lines {', '.join(request.line_ids)}: an earlier render was "
-                           "interrupted as this request was sent; it may have been charged "
-                           "once already. Sending it again.")
-            if not ok:
-                raise MayBeCharged
-        emit(RenderEvent(request, Stage.SUBMITTING))
-        self.journal.intent(self.service, key)
-        try:
-            submitted = await self.client.submit(request.body)
-        except NOT_CHARGED:
-            self.journal.clear(self.service, key)  # refused, or it never left: not charged
-            raise
-        # Anything else (a lost or unreadable answer, a 5xx) may have been charged: the
-        # intent record stays, and the next run asks before sending it again.
-        outcome.submitted += 1
-        if submitted.audio is not None:
-            tmp = self.client.save_bytes(submitted.audio, self.cache.temp_dir())
-            path = self.cache.put(key, tmp, self._meta(request, submitted.task_id))
-            self.journal.done(self.service, key)
-            return path
-        if submitted.task_id is None:
-            assert submitted.audio_url is not None
-            return await self._download(request, submitted.audio_url, None, emit)
-        self.journal.submitted(self.service, key, submitted.task_id)
-        return await self._finish(request, submitted.task_id, emit, started=time.monotonic())
+                fresh = True
+        raise UnknownTask(key)
 
     async def _finish(self, request: PlannedRequest, task_id: str, emit: EventSink,
                       started: float | None = None) -> Path:

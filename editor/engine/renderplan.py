@@ -1,0 +1,149 @@
+"""What a render will send, what is free, what it costs and what is missing (Qt-free).
+
+The window and the command line both ask this module and only present its
+answer, so they never disagree about money:
+
+- locked lines are never sent and never priced;
+- a line that already has usable audio — a take in the project's takes folder
+  whose line key still matches (from any machine), or the per-user cache — is
+  free, and a request is sent only when one of its lines has none;
+- sandbox audio is never taken for paid audio, nor paid audio for sandbox;
+- a request that may already have been charged (sent once, its answer lost)
+  is reported apart, never priced as free and never sent silently.
+
+The price of a request is an estimate (the service's rounding is not
+published): :class:`Estimate` carries the exact figure and the upper bound with
+every request rounded up to a whole credit, and the budget question uses the
+upper bound.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from editor.core.planner import Mode, PlannedRequest, plan
+from editor.core.scene import Scene
+from editor.engine.journal import Journal
+from editor.engine.status import LineState, StatusBook
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A credit estimate as a range: ``low`` exact (0.028 x characters, at least the
+    minimum), ``high`` with each request rounded up to a whole credit."""
+
+    low: Fraction = Fraction(0)
+    high: Fraction = Fraction(0)
+    requests: int = 0
+
+    @classmethod
+    def of(cls, requests: Sequence[PlannedRequest]) -> Estimate:
+        low = sum((r.cost for r in requests), Fraction(0))
+        high = sum((Fraction(math.ceil(r.cost)) for r in requests), Fraction(0))
+        return cls(low, high, len(requests))
+
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(self.low + other.low, self.high + other.high,
+                        self.requests + other.requests)
+
+    def text(self) -> str:
+        """``≈ 3.42 credits`` or ``≈ 3.42–5 credits`` when the rounding could matter."""
+        from editor.core.pricing import credits_decimal
+
+        low, high = credits_decimal(self.low), credits_decimal(self.high)
+        if low == high:
+            return f"≈ {low} {'credit' if low == 1 else 'credits'}"
+        return f"≈ {low}–{high.normalize():f} credits"
+
+
+@dataclass(slots=True)
+class RenderPlan:
+    mode: Mode
+    sandbox: bool
+    to_send: list[PlannedRequest] = field(default_factory=list)  # will be sent (paid)
+    from_cache: list[PlannedRequest] = field(default_factory=list)  # audio in the cache: free
+    already: list[PlannedRequest] = field(default_factory=list)  # every line has a take: free
+    maybe_charged: list[PlannedRequest] = field(default_factory=list)  # answer lost once
+    in_flight: list[PlannedRequest] = field(default_factory=list)  # another render is sending
+    pending: list[PlannedRequest] = field(default_factory=list)  # submitted, audio not yet in
+    locked_rows: list[int] = field(default_factory=list)
+    sandbox_only_rows: list[int] = field(default_factory=list)  # paid: only sandbox audio here
+
+    @property
+    def requests(self) -> list[PlannedRequest]:
+        """What the render engine is handed (it re-checks each under the request's lock)."""
+        return self.to_send + self.from_cache + self.maybe_charged + self.in_flight + self.pending
+
+    @property
+    def cost(self) -> Estimate:
+        """What this render may charge: new requests, plus maybe-charged ones if re-sent."""
+        return Estimate.of(self.to_send)
+
+    @property
+    def resend_cost(self) -> Estimate:
+        return Estimate.of(self.maybe_charged)
+
+    @property
+    def empty(self) -> bool:
+        return not self.requests
+
+
+def build_plan(scene: Scene, mode: Mode | str, book: StatusBook, rows: Sequence[int] | None = None,
+               *, force: bool = False, journal: Journal | None = None,
+               service: str = "") -> RenderPlan:
+    """The plan for rendering ``rows`` (default: all) of ``scene``.
+
+    ``force`` (a new take) sends even what already has audio. ``journal`` and
+    ``service`` let the plan report maybe-charged, pending and in-flight requests.
+    """
+    mode = Mode(mode)
+    out = RenderPlan(mode, book.sandbox)
+    chosen = range(len(scene.lines)) if rows is None else sorted(set(rows))
+    out.locked_rows = [r for r in chosen if scene.lines[r].locked]
+    requests = plan(scene, mode, rows)
+    ready: set[str] = set()
+    if not force:
+        ready = {ln.id for ln in scene.lines
+                 if book.status(ln).state is LineState.READY}
+    if journal is not None:
+        journal.refresh()
+    for r in requests:
+        if not force and set(r.line_ids) <= ready:
+            out.already.append(r)
+            continue
+        entry = journal.get(service, r.key) if journal is not None else None
+        if not force and book.cache.get(r.key) is not None:
+            out.from_cache.append(r)
+        elif journal is not None and entry is not None and entry.state == "submitted":
+            out.pending.append(r)
+        elif journal is not None and entry is not None and journal.in_flight(service, r.key):
+            out.in_flight.append(r)
+        elif journal is not None and entry is not None and entry.state == "intent":
+            out.maybe_charged.append(r)
+        else:
+            out.to_send.append(r)
+    if not book.sandbox and book.takes is not None:
+        key_of = book.key_of
+        for row in chosen:
+            line = scene.lines[row]
+            if line.id in ready:
+                continue
+            if book.takes.resolve(line.id, key_of, sandbox=True) is not None:
+                out.sandbox_only_rows.append(row)
+    return out
+
+
+def line_credits(scene: Scene, mode: Mode | str, rows: Sequence[int] | None = None
+                 ) -> dict[str, Fraction]:
+    """Each speakable, unlocked line's share of what rendering it costs in ``mode``: a
+    dialogue request's cost is shared by its lines in proportion to their characters."""
+    out: dict[str, Fraction] = {}
+    for r in plan(scene, mode, rows):
+        weights = [max(1, len(t)) for t in r.texts] or [1]
+        total = sum(weights)
+        for line_id, w in zip(r.line_ids, weights, strict=False):
+            out[line_id] = r.cost * w / total
+    return out
