@@ -399,3 +399,60 @@ def test_settings_shows_a_key_from_the_environment(window: Any, qloop: Any,
     text = dialog.key_state.text()
     assert "APIINONE_API_KEY environment variable" in text and "overrides the keyring" in text
     assert KEY not in text
+
+
+# --- bash packaging/dev run: sandbox for whoever has no key ----------------------------------
+
+FAKE_CASTLINE = """#!/bin/sh
+# 'key ...' is the real command; the editor itself only reports how it was started.
+if [ "$1" = key ] && [ -n "${LIE:-}" ]; then echo "$LIE"; exit 1; fi
+if [ "$1" = key ]; then exec "$REAL_PYTHON" -m editor "$@"; fi
+echo "editor started with: $*"
+"""
+
+
+def dev_run(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``bash packaging/dev run`` with a stand-in venv (its ``castline key`` is the real one)
+    and every system package reported installed, so nothing is installed for the test."""
+    import hashlib
+
+    root = Path(__file__).parent.parent
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True, exist_ok=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    castline = venv / "bin" / "castline"
+    castline.write_text(FAKE_CASTLINE)
+    castline.chmod(0o755)
+    (venv / ".castline-").write_text(hashlib.sha256((root / "pyproject.toml").read_bytes())
+                                     .hexdigest() + "\n")
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    (tools / "dpkg-query").write_text("#!/bin/sh\nprintf 'install ok installed'\n")
+    (tools / "dpkg-query").chmod(0o755)
+    full = subprocess_env(CASTLINE_VENV=str(venv), CASTLINE_PYTHON=sys.executable,
+                          REAL_PYTHON=sys.executable, PYTHONPATH=str(root), **env)
+    full["PATH"] = f"{tools}:{full['PATH']}"
+    return subprocess.run(["bash", str(root / "packaging" / "dev"), "run", "scene.castline"],
+                          env=full, capture_output=True, text=True, timeout=120, check=False,
+                          cwd=tmp_path)
+
+
+def test_dev_run_without_a_key_starts_the_sandbox(tmp_path: Path) -> None:
+    # No env key, no keyring: 'castline key status' prints "No key is set…" (which the old
+    # grep for "is stored" would have taken for a key) and exits non-zero.
+    p = dev_run(tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "editor started with: scene.castline --sandbox"
+    assert "using the built-in sandbox" in p.stderr
+
+
+def test_dev_run_with_a_key_starts_the_paid_service(tmp_path: Path) -> None:
+    p = dev_run(tmp_path, APIINONE_API_KEY=KEY)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "editor started with: scene.castline"
+    assert KEY not in p.stdout + p.stderr
+
+
+def test_dev_run_decides_from_the_exit_status_not_the_words(tmp_path: Path) -> None:
+    p = dev_run(tmp_path, LIE="A key is stored in the system keyring.")  # but exits 1
+    assert p.stdout.strip() == "editor started with: scene.castline --sandbox"
