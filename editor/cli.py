@@ -317,9 +317,14 @@ def _takes(scene_path: Path) -> Any:
     from editor.engine.takes import TakeError, TakeStore, takes_dir_for
 
     try:
-        return TakeStore(takes_dir_for(scene_path))
+        store = TakeStore(takes_dir_for(scene_path))
     except TakeError as e:
         _fail(str(e))
+    for warning in store.warnings[:5]:  # records the takes gate ignored (never opened)
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(store.warnings) > 5:
+        print(f"warning: {len(store.warnings) - 5} more unsafe record(s) ignored.", file=sys.stderr)
+    return store
 
 
 def _journal() -> Any:

@@ -14,6 +14,11 @@ clip: it is one cue, one file and one stretch of the timeline.
 
 Every file is written atomically (a temporary file renamed into place), so a
 failed or cancelled export never leaves a half file that looks complete.
+
+What a project holds is input from strangers: a take's audio is read through the takes
+folder's gate (``Source.opener``, no link followed), other audio never through a link;
+every file name is safe on Windows, macOS and Linux (:func:`safe_name`); and no field of a
+line can add a subtitle cue or a label (:func:`one_line`).
 """
 
 from __future__ import annotations
@@ -24,15 +29,20 @@ import json
 import re
 import string
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from editor.core.atomic import write_atomic
 from editor.core.scene import DEFAULT_GAP_MS, Line, Scene
-from editor.engine.audio import Audio, ExportError, Placement, assemble, decode, write
+from editor.engine.audio import Audio, ExportError, Placement, assemble, write
+from editor.engine.audio import Clip as Decoded
+from editor.engine.errors import BadAudio
+from editor.engine.projectfs import is_device_name, open_regular
 from editor.engine.takes import file_sha256
 
 WHAT = ("mix", "lines", "stems", "srt", "vtt", "labels", "manifest")
@@ -41,7 +51,9 @@ DEFAULT_NAME = "{index:03}_{speaker}_{id}"
 NAME_FIELDS = ("index", "id", "speaker", "voice", "take", "title")
 
 _TAG = re.compile(r"\[[^\]]*\]")
-_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+_ARROW = re.compile(r"--+>")  # a cue's timing line; never inside a field
+NAME_BYTES = 255  # per path component, in UTF-8 (Linux and macOS; NTFS counts fewer units)
 
 
 class ExportCancelled(Exception):
@@ -54,6 +66,11 @@ class Source:
 
     path: Path
     take: str | None = None
+    # How to open it: a take's audio through its folder's gate (None: a file of the cache's).
+    opener: Callable[[], BinaryIO] | None = field(default=None, compare=False)
+
+    def open(self) -> BinaryIO:
+        return self.opener() if self.opener is not None else open_regular(self.path)
 
 
 Resolve = Callable[[Line], Source | None]
@@ -117,25 +134,67 @@ def assemble_mix(scene: Scene, clips: Sequence[Clip], default_gap_ms: int = DEFA
     for c in clips:
         if check is not None:
             check()
-        decoded.append(decode(c.source.path))
+        decoded.append(read_clip(c))
         if report is not None:
             report(c)
     gaps = [scene.pause_after(c.lines[-1], default_gap_ms) for c in clips]
     return assemble(decoded, gaps)
 
 
+def read_clip(clip: Clip) -> Decoded:
+    """Decode a clip's audio, opened as its :class:`Source` says (never through a link)."""
+    import soundfile
+
+    row = clip.rows[0] + 1
+    try:
+        with clip.source.open() as f:
+            data, rate = soundfile.read(f, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as e:
+        raise BadAudio(f"The audio of line {row} ({clip.source.path.name}) cannot be decoded "
+                       f"({e}).") from None
+    except OSError as e:
+        reason = (e.strerror or str(e)).rstrip(".")
+        raise ExportError(f"Could not read the audio of line {row}: {reason}. Render the line "
+                          "again.") from None
+    return Decoded(np.ascontiguousarray(data, dtype=np.float32), int(rate))
+
+
+def one_line(text: str) -> str:
+    """A field as one line of plain text: control characters and line breaks become spaces,
+    runs of space one, and no ``-->`` (which would start a cue's timing)."""
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+    return _ARROW.sub("->", " ".join(text.split()))
+
+
 def subtitle_text(lines: Sequence[Line]) -> str:
-    """What a cue shows: the writer's words without [audio tags]; several speakers named."""
-    texts = [" ".join(_TAG.sub(" ", ln.text).split()) for ln in lines]
+    """What a cue shows: the writer's words without [audio tags]; several speakers named, one
+    line each (never a blank line, which would end the cue)."""
+    texts = [one_line(_TAG.sub(" ", ln.text)) for ln in lines]
     if len(lines) == 1:
         return texts[0]
-    return "\n".join(f"{ln.speaker}: {t}" if ln.speaker else t
+    return "\n".join(f"{one_line(ln.speaker)}: {t}" if one_line(ln.speaker) else t
                      for ln, t in zip(lines, texts, strict=True) if t)
 
 
-def safe_name(text: str, limit: int = 120) -> str:
-    name = _UNSAFE.sub("_", text).strip().strip(".")
-    return (name[:limit].rstrip(" .") or "scene")
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _cut_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, on a character boundary."""
+    return text.encode("utf-8")[:max(limit, 0)].decode("utf-8", "ignore")
+
+
+def safe_name(text: str, suffix: str = "", limit: int = NAME_BYTES) -> str:
+    """``text`` + ``suffix`` as one file name safe on Windows, macOS and Linux: reserved
+    characters and control characters replaced, no leading or trailing dots and spaces, not a
+    Windows device name (``CON``, ``nul.txt``, ``COM1``... get a ``_`` in front), at most
+    ``limit`` bytes of UTF-8 with ``suffix`` kept whole."""
+    name = _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).strip(" .")
+    name = _cut_bytes(name, limit - len(suffix.encode("utf-8"))).rstrip(" .") or "scene"
+    if is_device_name(name + suffix):
+        name = _cut_bytes("_" + name, limit - len(suffix.encode("utf-8")))
+    return name + suffix
 
 
 def check_template(template: str) -> None:
@@ -160,7 +219,7 @@ def file_name(template: str, fmt: str, **values: object) -> str:
     except (ValueError, KeyError, IndexError, AttributeError) as e:
         raise ExportError(f"The name template {template!r} cannot be filled in "
                           f"({type(e).__name__}: {e}).") from None
-    return f"{safe_name(text)}.{fmt}"
+    return safe_name(text, f".{fmt}")
 
 
 def _timestamp(seconds: float, sep: str) -> str:
@@ -182,16 +241,19 @@ def srt(clips: Sequence[Clip]) -> str:
 def vtt(clips: Sequence[Clip]) -> str:
     cues = ["WEBVTT\n"]
     for c in clips:
-        voice = f"<v {c.first.speaker}>" if len(c.lines) == 1 and c.first.speaker else ""
-        cues.append(f"{c.first.id}\n{_timestamp(c.start, '.')} --> "
-                    f"{_timestamp(c.start + c.duration, '.')}\n{voice}{subtitle_text(c.lines)}\n")
+        speaker = _vtt_escape(one_line(c.first.speaker))
+        voice = f"<v {speaker}>" if len(c.lines) == 1 and speaker else ""
+        ident = one_line(c.first.id)
+        cues.append((f"{ident}\n" if ident else "")
+                    + f"{_timestamp(c.start, '.')} --> {_timestamp(c.start + c.duration, '.')}\n"
+                    + f"{voice}{_vtt_escape(subtitle_text(c.lines))}\n")
     return "\n".join(cues)
 
 
 def labels(clips: Sequence[Clip]) -> str:
     out = []
     for c in clips:
-        who = "+".join(dict.fromkeys(ln.speaker for ln in c.lines))
+        who = "+".join(dict.fromkeys(one_line(ln.speaker) for ln in c.lines))
         text = subtitle_text(c.lines).replace("\n", " / ")
         out.append(f"{c.start:.6f}\t{c.start + c.duration:.6f}\t{who}: {text}")
     return "\n".join(out) + "\n"
@@ -216,7 +278,7 @@ class Exporter:
         self.what = [w for w in WHAT if w in what]
         self.fmt = fmt
         self.name = name
-        self.base = safe_name(base or scene.title or "scene")
+        self.base = safe_name(base or scene.title or "scene")  # cut again with each suffix
         self.default_gap_ms = default_gap_ms
         self.cancel_event = threading.Event()
 
@@ -272,7 +334,7 @@ class Exporter:
         def out(name: str) -> Path:
             return self.folder / name
 
-        mix_name = f"{self.base}.{self.fmt}"
+        mix_name = safe_name(self.base, f".{self.fmt}")
         if "mix" in self.what:
             self._check()
             write(out(mix_name), mix, rate)
@@ -292,14 +354,15 @@ class Exporter:
             for c, (a, b) in zip(clips, frames, strict=True):
                 if self._stem_of(c) == stem:
                     track[a:b] = mix[a:b]
-            name = f"{self.base}_{safe_name(stem)}.{self.fmt}"
+            name = safe_name(f"{self.base}_{stem}", f".{self.fmt}")
             write(out(name), track, rate)
             result.files.append(out(name))
             del track
             done += 1
             report(done, total, f"Writing the stem of {stem}")
-        texts = {"srt": (f"{self.base}.srt", srt), "vtt": (f"{self.base}.vtt", vtt),
-                 "labels": (f"{self.base}_labels.txt", labels)}
+        texts = {"srt": (safe_name(self.base, ".srt"), srt),
+                 "vtt": (safe_name(self.base, ".vtt"), vtt),
+                 "labels": (safe_name(self.base, "_labels.txt"), labels)}
         for kind, (name, render) in texts.items():
             if kind in self.what:
                 self._check()
@@ -346,8 +409,8 @@ class Exporter:
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        csv_path = self.folder / f"{self.base}_manifest.csv"
-        json_path = self.folder / f"{self.base}_manifest.json"
+        csv_path = self.folder / safe_name(self.base, "_manifest.csv")
+        json_path = self.folder / safe_name(self.base, "_manifest.json")
         self._write_text(csv_path, buf.getvalue())
         doc = {"format": "castline-export", "version": 1, "title": self.scene.title,
                "audio_format": self.fmt, "mix": mix_name or None,

@@ -34,7 +34,11 @@ def resolver(book: StatusBook) -> Resolve:
         status = book.status(line)
         if status.state is not LineState.READY or status.path is None:
             return None
-        return Source(status.path, status.take.id if status.take else None)
+        take, store = status.take, book.takes
+        if take is None or store is None:
+            return Source(status.path)  # the cache's own file
+        # A take's audio is read through the takes folder's gate: no link is followed.
+        return Source(status.path, take.id, opener=lambda: store.open_audio(take))
 
     return resolve
 

@@ -59,6 +59,7 @@ class StatusBook:
         self._keys: dict[str, tuple[Fingerprint, str | None]] = {}
         self._revision = 0  # bumped by every scene change: a dialogue take depends on its neighbours
         self._take_memo: dict[str, tuple[Fingerprint, int, int, Take | None]] = {}
+        self._take_paths: dict[str, tuple[int, Path | None]] = {}  # take id -> (generation, path)
         scene.add_listener(self._on_scene_changed)
 
     def detach(self) -> None:
@@ -107,8 +108,9 @@ class StatusBook:
         if live is not None and live[0] == fp:
             return live[1]
         take = self.take(line)
-        if take is not None and self.takes is not None:
-            return LineStatus(LineState.READY, 1.0, path=self.takes.path(take), take=take)
+        path = self._take_path(take)
+        if take is not None and path is not None:
+            return LineStatus(LineState.READY, 1.0, path=path, take=take)
         done = self._rendered.get(line.id)
         if done is not None and done[0] == fp:
             return LineStatus(LineState.READY, 1.0, path=done[1])
@@ -118,6 +120,18 @@ class StatusBook:
         if done is not None or self.takes_of(line):
             return LineStatus(LineState.CHANGED)
         return LineStatus(LineState.NOT_RENDERED)
+
+    def _take_path(self, take: Take | None) -> Path | None:
+        """The take's audio if it is safe to use (see :meth:`TakeStore.path`), memoised until
+        the takes change."""
+        if take is None or self.takes is None:
+            return None
+        memo = self._take_paths.get(take.id)
+        if memo is not None and memo[0] == self.takes.generation:
+            return memo[1]
+        path = self.takes.path(take)
+        self._take_paths[take.id] = (self.takes.generation, path)
+        return path
 
     def takes_of(self, line: Line) -> list[Take]:
         """The line's takes from this service (the sandbox's and the real one's stay apart)."""
@@ -146,6 +160,7 @@ class StatusBook:
         """After the cache or the takes changed under us (another service, a new folder)."""
         self._memo.clear()
         self._take_memo.clear()
+        self._take_paths.clear()
 
     def on_event(self, event: RenderEvent) -> list[str]:
         """Apply a render event; returns the line ids whose status changed."""

@@ -13,6 +13,11 @@ makes a crash harmless: a torn last record is dropped on the next open, and
 the audio is in place before its record is written. Paths in the index are
 relative, so moving or mailing the pair keeps everything.
 
+A mailed project is input from strangers: every record passes the gate in
+:mod:`editor.engine.projectfs` (plain take ids, files directly inside ``audio/``, no
+symbolic links anywhere), and a record that fails it is ignored with one warning in
+:attr:`TakeStore.warnings`; its file is never opened, deleted, copied or linked.
+
 A take records, per line it speaks, the *line key*: the hash of what decides
 that line's audio (model, voice, spoken text, stability, language). A take is
 *usable* for a line while every line it speaks still has the key it was
@@ -28,16 +33,26 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
-import shutil
+import stat
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from editor.core.atomic import fsync_dir
 from editor.engine.audiocheck import sniff_audio_suffix
+from editor.engine.projectfs import (
+    AUDIO_DIR,
+    MAX_INDEX_BYTES,
+    MAX_RECORD_BYTES,
+    RefusedPath,
+    SafeDir,
+    audio_name,
+    take_file_problem,
+    take_id_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +60,7 @@ FORMAT = "castline-takes"
 VERSION = 1
 INDEX = "index.jsonl"
 SUFFIX = ".takes"
+_UNSAVED = re.compile(r"[0-9a-f]{24}\.takes")  # unsaved/<secrets.token_hex(12)>.takes
 
 
 class TakeError(OSError):
@@ -96,6 +112,12 @@ def takes_dir_for(scene_path: Path) -> Path:
     return Path(scene_path).with_suffix(SUFFIX)
 
 
+def is_unsaved_takes(root: Path, staging: Path) -> bool:
+    """Is ``root`` an unsaved scene's takes folder in ``staging`` (a name Castline made, so a
+    recovery file cannot point elsewhere, nor at ``staging/..``)?"""
+    return Path(root).parent == Path(staging) and _UNSAVED.fullmatch(Path(root).name) is not None
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -121,8 +143,10 @@ class TakeStore:
         self._needs_newline = False
         self._offset = 0  # bytes of the index read so far
         self._torn_at: int | None = None  # where a torn last record starts, once seen
+        self._files: dict[str, str] = {}  # audio file (casefolded) -> the take that owns it
         self.generation = 0  # bumped on every change, for callers' memos
         self.damaged_records = 0
+        self.warnings: list[str] = []  # records the gate ignored, each said once, for the writer
         self._load()
 
     # --- reading -----------------------------------------------------------------------
@@ -133,51 +157,85 @@ class TakeStore:
 
     def _load(self) -> None:
         self._offset = 0
+        try:  # a link where the folder, the index or audio/ should be is refused at once
+            with self._root() as root:
+                audio = root.lstat(AUDIO_DIR)
+                if audio is not None:
+                    root.sub(AUDIO_DIR).close()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise self._error("Cannot read the takes of this scene", e) from None
         self._catch_up()
+
+    @contextlib.contextmanager
+    def _root(self, *, create: bool = False) -> Iterator[SafeDir]:
+        """The takes folder, opened without following a link (see :mod:`projectfs`)."""
+        with SafeDir.open(self.root, create=create) as root:
+            yield root
+
+    def _error(self, what: str, e: OSError) -> TakeError:
+        if isinstance(e, RefusedPath):
+            return TakeError(f"{what}: {e}")
+        return TakeError(f"{what} ({self.root}): {e.strerror or e}.")
 
     def _catch_up(self) -> None:
         """Read what was appended since we last looked (the command line may render into the
         same scene while the editor has it open). Records are idempotent, so reading our own
         appends again is harmless."""
         try:
-            size = self.index_path.stat().st_size
+            with self._root() as root:
+                f = root.read_file(INDEX, MAX_INDEX_BYTES)
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            raise self._error("Cannot read the takes of this scene", e) from None
+        with f:
+            size = os.fstat(f.fileno()).st_size
             if size == self._offset:
                 return
             if size < self._offset:  # rewritten (compacted) by another process: start over
                 self._reset()
-            with open(self.index_path, "rb") as f:
-                f.seek(self._offset)
-                raw = f.read()
-        except FileNotFoundError:
-            return
-        except OSError as e:
-            raise TakeError(f"Cannot read the takes of this scene ({self.index_path}): "
-                            f"{e.strerror}.") from None
-        complete = raw.rfind(b"\n") + 1
+            f.seek(self._offset)
+            records, end, torn = _read_records(f, self._offset)
         # A torn last record (a crash while appending) stays unread until a newline closes it;
         # it is counted as damaged once, when first seen.
-        self._needs_newline = complete < len(raw)
-        if self._needs_newline and self._torn_at != self._offset + complete:
-            self._torn_at = self._offset + complete
+        self._needs_newline = torn
+        if torn and self._torn_at != end:
+            self._torn_at = end
             self.damaged_records += 1
             log.warning("takes index %s: a torn last record is skipped", self.index_path)
-        if not complete:
+        if end == self._offset:
             return
-        pos = self._offset
-        for chunk in raw[:complete].split(b"\n"):
-            start, pos = pos, pos + len(chunk) + 1
-            if not chunk.strip():
+        for start, chunk in records:
+            if chunk is not None and not chunk.strip():
                 continue
             try:
+                if chunk is None:
+                    raise ValueError(f"longer than {MAX_RECORD_BYTES // 2**20} MB")
                 record = json.loads(chunk)
-                self._apply(record)
-            except (ValueError, KeyError, TypeError) as e:
+                problem = _gate(record)
+                if problem is None:
+                    problem = self._apply(record)
+                if problem is not None:
+                    self._refuse(start, record, problem)
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
                 if start != self._torn_at:  # the torn record, now closed: counted already
                     self.damaged_records += 1
                     log.warning("takes index %s: a record at byte %d skipped (%s)",
                                 self.index_path, start, e)
-        self._offset += complete
+        self._offset = end
         self.generation += 1
+
+    def _refuse(self, start: int, record: dict[str, Any], problem: str) -> None:
+        op, take = str(record.get("op"))[:12], record.get("take")
+        take_id = take.get("id") if isinstance(take, dict) else take
+        shown = repr(take_id) if len(repr(take_id)) <= 48 else repr(take_id)[:45] + "..."
+        message = (f"{self.index_path.name}: the {op!r} record of take {shown} at byte {start} "
+                   f"is ignored: {problem}.")
+        if message not in self.warnings:
+            self.warnings.append(message)
+            log.warning("takes index %s: %s", self.index_path, message)
 
     def _reset(self) -> None:
         self._takes.clear()
@@ -185,9 +243,11 @@ class TakeStore:
         self._by_line.clear()
         self._active.clear()
         self._deleted.clear()
+        self._files.clear()
         self._offset = 0
 
-    def _apply(self, record: dict[str, Any]) -> None:
+    def _apply(self, record: dict[str, Any]) -> str | None:
+        """Take in one record that passed the gate; a reason if it must be ignored after all."""
         op = record["op"]
         if op == "header":
             if record.get("format") != FORMAT:
@@ -199,8 +259,11 @@ class TakeStore:
             take = Take.from_data(record["take"])
             if take.id in self._takes:
                 if self._takes[take.id] == take:
-                    return  # read again (our own append, seen on catching up)
+                    return None  # read again (our own append, seen on catching up)
                 raise ValueError(f"duplicate take {take.id}")
+            owner = self._files.setdefault(take.file.casefold(), take.id)
+            if owner != take.id:
+                return f"its file {take.file!r} belongs to take {owner!r}"
             self._takes[take.id] = take
             self._order.append(take.id)
             for line_id in take.lines:
@@ -218,6 +281,7 @@ class TakeStore:
             self._deleted.discard(str(record["take"]))
         else:
             raise ValueError(f"unknown op {op!r}")
+        return None
 
     def _bump_next(self, take_id: str) -> None:
         head, _, number = take_id.rpartition("-")
@@ -249,8 +313,25 @@ class TakeStore:
     def is_deleted(self, take_id: str) -> bool:
         return take_id in self._deleted
 
-    def path(self, take: Take) -> Path:
-        return self.root / take.file
+    def path(self, take: Take) -> Path | None:
+        """Where the take's audio is, for a player; None unless it is a regular file directly
+        inside this folder's ``audio/`` with no link on the way (see :meth:`open_audio`)."""
+        if take_file_problem(take.file) is not None:
+            return None
+        try:
+            with self._root() as root, root.sub(AUDIO_DIR) as audio:
+                st = audio.lstat(audio_name(take.file))
+        except OSError:
+            return None
+        return self.root / take.file if st is not None and stat.S_ISREG(st.st_mode) else None
+
+    def open_audio(self, take: Take) -> BinaryIO:
+        """The take's audio, opened so that no link is followed (export reads it this way)."""
+        try:
+            with self._root() as root, root.sub(AUDIO_DIR) as audio:
+                return audio.read_file(audio_name(take.file))
+        except OSError as e:
+            raise self._error(f"Cannot read the audio of {take.id}", e) from None
 
     def usable(self, take: Take, key_of: KeyOf) -> bool:
         return take.id not in self._deleted and all(
@@ -271,21 +352,24 @@ class TakeStore:
     # --- writing -------------------------------------------------------------------------
 
     def _append(self, records: Iterable[dict[str, Any]]) -> None:
-        fresh = not self.index_path.exists()
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with open(self.index_path, "ab") as f:
-                if self._needs_newline:
-                    f.write(b"\n")  # close a torn record so the next one stands on its own
-                    self._needs_newline = False
+            with self._root(create=True) as root:
+                fd = root.open_file(INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                with os.fdopen(fd, "ab") as f:
+                    fresh = os.fstat(fd).st_size == 0
+                    if self._needs_newline:
+                        f.write(b"\n")  # close a torn record so the next one stands on its own
+                        self._needs_newline = False
+                    if fresh:
+                        f.write(_record({"op": "header", "format": FORMAT, "version": VERSION}))
+                    for record in records:
+                        f.write(_record(record))
+                    f.flush()
+                    os.fsync(f.fileno())
                 if fresh:
-                    f.write(_record({"op": "header", "format": FORMAT, "version": VERSION}))
-                for record in records:
-                    f.write(_record(record))
-                f.flush()
-                os.fsync(f.fileno())
-            if fresh:
-                fsync_dir(self.root)
+                    root.fsync()
+        except RefusedPath as e:
+            raise self._error("Could not record the take", e) from None
         except OSError as e:
             raise TakeError(f"Could not record the take in {self.root}: {e.strerror}. "
                             "The audio is still in the cache; free some space and render "
@@ -310,8 +394,8 @@ class TakeStore:
         with open(audio, "rb") as f:
             suffix = sniff_audio_suffix(f.read(16))
         take_id = self._fresh_id()
-        rel = f"audio/{take_id}{suffix}"
-        self._place(audio, self.root / rel)
+        rel = f"{AUDIO_DIR}/{take_id}{suffix}"
+        self._place(audio, None, rel)
         take = Take(take_id, dict(line_keys), dict(texts), dict(request), request_key, rel,
                     digest, float(cost), time.time(), sandbox)
         records: list[dict[str, Any]] = [{"op": "add", "take": take.to_data()}]
@@ -329,26 +413,53 @@ class TakeStore:
         return f"take-{self._next}"
 
     def _id_taken(self, take_id: str) -> bool:
-        audio = self.root / "audio"
-        return take_id in self._takes or (audio.is_dir() and any(audio.glob(f"{take_id}.*")))
-
-    def _place(self, src: Path, dest: Path) -> None:
+        if take_id in self._takes:
+            return True
         try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")
-            try:
-                # A hard link costs no space; safe because cache files are only ever replaced
-                # (a new file renamed in), never rewritten in place.
-                os.link(src, tmp)
-            except OSError:
-                shutil.copyfile(src, tmp)
-                with open(tmp, "rb+") as f:
-                    os.fsync(f.fileno())
-            os.replace(tmp, dest)
-            fsync_dir(dest.parent)
+            with self._root() as root, root.sub(AUDIO_DIR) as audio:
+                return any(n.startswith(f"{take_id}.") for n in audio.listdir())
+        except FileNotFoundError:
+            return False
         except OSError as e:
-            with contextlib.suppress(OSError, UnboundLocalError):
-                tmp.unlink()
+            raise self._error("Cannot read the takes of this scene", e) from None
+
+    def _place(self, src: Path | TakeStore, take: Take | None, rel: str) -> None:
+        """Put audio in as ``rel`` (``audio/NAME``): a file of the cache (``src`` a path), or
+        ``take``'s audio in another store. A hard link where the disk allows (it costs no space;
+        safe because cache files are only ever replaced, never rewritten in place), else a copy.
+        Everything is reached through :class:`SafeDir`: no link is followed on either side."""
+        name = audio_name(rel)
+        tmp = f".{name}.{secrets.token_hex(4)}.part"
+        try:
+            with self._root(create=True) as root, root.sub(AUDIO_DIR, create=True) as audio:
+                try:
+                    if isinstance(src, TakeStore):
+                        assert take is not None
+                        with src._root() as other, other.sub(AUDIO_DIR) as other_audio:
+                            try:
+                                audio.link_here(other_audio, audio_name(take.file), tmp)
+                            except RefusedPath:
+                                raise
+                            except OSError:
+                                with other_audio.read_file(audio_name(take.file)) as f:
+                                    audio.write_new(tmp, f)
+                    else:
+                        try:
+                            audio.link_here(src, None, tmp)
+                        except RefusedPath:
+                            raise
+                        except OSError:
+                            with open(src, "rb") as f:
+                                audio.write_new(tmp, f)
+                    audio.replace(tmp, name)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        audio.unlink(tmp)
+                    raise
+                audio.fsync()
+        except RefusedPath as e:
+            raise self._error("Could not keep the take", e) from None
+        except OSError as e:
             raise TakeError(f"Could not keep the take in {self.root}: {e.strerror}. The audio "
                             "is still in the cache; free some space and render again (it costs "
                             "nothing).") from None
@@ -394,11 +505,11 @@ class TakeStore:
         mapping: dict[str, str] = {}
         records: list[dict[str, Any]] = []
         for take in other.all_takes():
-            if not other.path(take).is_file():
+            if other.path(take) is None:  # gone, or not a regular file of its own: left behind
                 continue
             new_id = self._fresh_id() if self._id_taken(take.id) else take.id
-            rel = f"audio/{new_id}{Path(take.file).suffix}"
-            self._place(other.path(take), self.root / rel)
+            rel = f"{AUDIO_DIR}/{new_id}{Path(take.file).suffix}"
+            self._place(other, take, rel)
             moved = Take(new_id, take.lines, take.texts, take.request, take.request_key, rel,
                          take.sha256, take.cost, take.created, take.sandbox, take.extra)
             record = {"op": "add", "take": moved.to_data()}
@@ -423,25 +534,33 @@ class TakeStore:
         """
         self._catch_up()
         gone = [t for t in self._order if t in self._deleted]
-        if not gone and not self.damaged_records:
+        if not gone and not self.damaged_records and not self.warnings:
             return 0
         keep = [self._takes[t] for t in self._order if t not in self._deleted]
         lines = [_record({"op": "header", "format": FORMAT, "version": VERSION})]
         lines += [_record({"op": "add", "take": t.to_data()}) for t in keep]
         lines += [_record({"op": "active", "line": line_id, "take": take_id})
                   for line_id, take_id in self._active.items() if take_id not in self._deleted]
-        from editor.core.atomic import write_atomic
-
         data = b"".join(lines)
         try:
-            write_atomic(self.index_path, data)
+            with self._root() as root:
+                root.write_atomic(INDEX, data)
+                audio = root.sub(AUDIO_DIR) if root.lstat(AUDIO_DIR) is not None else None
+                with audio or contextlib.nullcontext():
+                    for take_id in gone:
+                        # A name directly inside audio/ (the gate saw to it); unlink removes a
+                        # link itself, never what it points at.
+                        if audio is not None:
+                            with contextlib.suppress(OSError):
+                                audio.unlink(audio_name(self._takes[take_id].file))
+        except RefusedPath as e:
+            raise self._error("Cannot tidy the takes of this scene", e) from None
         except OSError as e:
             log.warning("could not compact %s: %s", self.index_path, e)
             return 0
         for take_id in gone:
-            with contextlib.suppress(OSError):
-                (self.root / self._takes[take_id].file).unlink()
             take = self._takes.pop(take_id)
+            self._files.pop(take.file.casefold(), None)
             self._order.remove(take_id)
             for line_id in take.lines:
                 with contextlib.suppress(ValueError):
@@ -457,3 +576,47 @@ class TakeStore:
 
 def _record(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+
+
+def _gate(record: Any) -> str | None:
+    """Why the gate ignores ``record`` (None: it may be applied). Raises for a record that is
+    not even the right shape (counted as damaged)."""
+    if not isinstance(record, dict):
+        raise TypeError("not a JSON object")
+    op = record["op"]
+    if op == "add":
+        take = record["take"]
+        if not isinstance(take, dict):
+            raise TypeError("take")
+        return take_id_problem(take["id"]) or take_file_problem(take["file"])
+    if op in ("delete", "restore"):
+        return take_id_problem(record["take"])
+    if op == "active" and record.get("take") is not None:
+        return take_id_problem(record["take"])
+    return None
+
+
+def _read_records(f: BinaryIO, offset: int) -> tuple[list[tuple[int, bytes | None]], int, bool]:
+    """The complete records from ``f`` (positioned at ``offset``): each one's start and bytes
+    (None: longer than any record Castline writes, skipped without holding it in memory);
+    where they end; and whether a torn (unterminated) record follows."""
+    records: list[tuple[int, bytes | None]] = []
+    pos = offset
+    while True:
+        line = f.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return records, pos, False
+        if line.endswith(b"\n"):
+            records.append((pos, line))
+            pos += len(line)
+            continue
+        if len(line) <= MAX_RECORD_BYTES:
+            return records, pos, True
+        length = len(line)
+        while not line.endswith(b"\n"):
+            line = f.readline(1 << 20)
+            if not line:
+                return records, pos, True
+            length += len(line)
+        records.append((pos, None))
+        pos += length

@@ -42,7 +42,7 @@ from editor.engine.events import RenderEvent, Stage
 from editor.engine.journal import Journal
 from editor.engine.keystore import KeyStoreError, get_key, key_from_environment
 from editor.engine.status import LineState, StatusBook
-from editor.engine.takes import Take, TakeError, TakeStore, takes_dir_for
+from editor.engine.takes import Take, TakeError, TakeStore, is_unsaved_takes, takes_dir_for
 from editor.ui import commands as cmd
 from editor.ui.delegates import (
     ChoiceDelegate,
@@ -451,7 +451,7 @@ class MainWindow(QMainWindow):
     def _open_takes(self, path: Path | None, unsaved: Path | None = None) -> TakeStore:
         """The scene's takes beside it; an unsaved scene's in a folder of its own until saved."""
         staging = default_state_dir() / "unsaved"
-        if path is None and unsaved is not None and unsaved.parent == staging:
+        if path is None and unsaved is not None and is_unsaved_takes(unsaved, staging):
             try:
                 return TakeStore(unsaved)
             except TakeError:
@@ -460,10 +460,16 @@ class MainWindow(QMainWindow):
             try:
                 store = TakeStore(takes_dir_for(path))
                 store.purge_deleted()  # undo cannot reach them any more
+                notes = []
                 if store.damaged_records:
-                    self.statusBar().showMessage(
+                    notes.append(
                         f"{store.damaged_records} damaged record(s) in {store.index_path.name} were "
-                        "skipped (an interrupted write); every complete take is there.", 10000)
+                        "skipped (an interrupted write); every complete take is there.")
+                if store.warnings:  # the gate's: records naming files outside, odd ids, links
+                    notes.append(f"{len(store.warnings)} unsafe record(s) ignored, nothing outside "
+                                 f"the takes folder was touched. {store.warnings[0]}")
+                if notes:
+                    self.statusBar().showMessage(" ".join(notes), 15000)
                 return store
             except TakeError as e:
                 QMessageBox.warning(self, "Takes unavailable", f"{e} The scene opens without "
@@ -477,7 +483,7 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def forget_unsaved_takes(root: Path) -> None:
-        if root.parent == default_state_dir() / "unsaved":
+        if is_unsaved_takes(root, default_state_dir() / "unsaved"):
             shutil.rmtree(root, ignore_errors=True)
 
     def _takes_changed(self, line_ids: list[str]) -> None:
@@ -503,8 +509,11 @@ class MainWindow(QMainWindow):
         if seconds is None:
             import soundfile
 
+            path = self.takes.path(take)  # None: not a safe file of the takes folder
             try:
-                seconds = float(soundfile.info(str(self.takes.path(take))).duration)
+                if path is None:
+                    return None
+                seconds = float(soundfile.info(str(path)).duration)
             except (RuntimeError, OSError):
                 return None
             self._seconds[take.id] = seconds
@@ -532,9 +541,10 @@ class MainWindow(QMainWindow):
 
     def _on_takes_play_requested(self, take_id: str) -> None:
         take = self.takes.get(take_id)
-        if take is not None:
+        path = self.takes.path(take) if take is not None else None
+        if path is not None:
             self._compare_queue = []
-            self.player.play(self.takes.path(take))
+            self.player.play(path)
 
     def _on_takes_compare_requested(self, take_id: str) -> None:
         """A/B: this take, then the chosen one."""
@@ -544,8 +554,11 @@ class MainWindow(QMainWindow):
         take, chosen = self.takes.get(take_id), self.book.take(self.scene.lines[row])
         if take is None or chosen is None:
             return
-        self._compare_queue = [self.takes.path(chosen)]
-        self.player.play(self.takes.path(take))
+        first, then = self.takes.path(take), self.takes.path(chosen)
+        if first is None or then is None:
+            return
+        self._compare_queue = [then]
+        self.player.play(first)
         self.statusBar().showMessage("A/B: this take, then the chosen one.", 4000)
 
     def _on_takes_lock_requested(self, locked: bool) -> None:
