@@ -113,10 +113,10 @@ def test_csv_with_header_settings_and_quoted_commas() -> None:
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("A,hi,loud\n", "CSV row 1: stability should be a number"),
-    ("A,hi,2\n", "CSV row 1: stability"),
-    ("A,hi,0.5,english language\n", "CSV row 1: language should be a code"),
-    ("A\n", "CSV row 1: expected"),
+    ("A,hi,loud\n", "CSV line 1: stability should be a number"),
+    ("A,hi,2\n", "CSV line 1: stability"),
+    ("A,hi,0.5,english language\n", "CSV line 1: language should be a code"),
+    ("A\n", "CSV line 1: expected"),
 ])
 def test_csv_errors_name_the_row(text: str, message: str) -> None:
     with pytest.raises(ImportError_, match=message):

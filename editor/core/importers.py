@@ -5,6 +5,12 @@ real files: dual dialogue, cues kept raw, headings taken for dialogue; see
 shared/TESTING.md). It extracts dialogue only: title page, scene headings,
 action, transitions, centred text, notes, boneyard, sections, synopses, lyrics
 and page breaks are dropped. Parentheticals become v3 audio tags.
+
+Every reader is linear in its input (no regex that can backtrack over a whole line, no
+repeated string concatenation), and text is checked at the door as scene files are: a
+control character or a lone surrogate in what would become a speaker or a line is refused,
+naming the file's line and the field; bidi controls are let through with a warning. Form
+feeds, vertical tabs and Unicode line/paragraph separators in a script are line breaks.
 """
 
 from __future__ import annotations
@@ -12,10 +18,19 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from editor.core.scene import Line, Scene, SceneError, check_language
+from editor.core.scene import (
+    Line,
+    Scene,
+    SceneError,
+    bad_char,
+    bidi_at,
+    check_language,
+    clean_text,
+    describe_char,
+)
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024
 
@@ -28,6 +43,45 @@ class ImportError_(ValueError):
 class DialogueBlock:
     speaker: str
     text: str
+    line: int = field(default=0, compare=False)  # where it starts in the source (1-based)
+
+
+class _Door:
+    """Checks text as it comes in: refuses what a scene may not hold, naming the source's
+    line and the field; collects warnings for what is let through (bidi controls)."""
+
+    def __init__(self, source: str = "", warnings: list[str] | None = None, *,
+                 active: bool = True) -> None:
+        self.prefix = f"{source}, " if source else ""
+        self.warnings = warnings
+        self.active = active
+
+    def check(self, text: str, line_no: int, field_name: str) -> None:
+        if not self.active:
+            return
+        # Tabs are fine (the importers turn them into spaces where a scene wants no tab).
+        at = bad_char(text, multiline=True)
+        if at is not None:
+            line_no += text.count("\n", 0, at)
+            col = at - (text.rfind("\n", 0, at) + 1) + 1
+            raise ImportError_(
+                f"{self.prefix}line {line_no}, '{field_name}': {describe_char(text[at])} at "
+                f"column {col}. Castline imports plain text only: remove it and import again.")
+        if self.warnings is not None:
+            at = bidi_at(text)
+            if at is not None:
+                line_no += text.count("\n", 0, at)
+                self.warnings.append(f"{self.prefix}line {line_no}, '{field_name}': "
+                                     f"{describe_char(text[at])}; check that it reads as "
+                                     "intended.")
+
+
+_BREAKS = re.compile("\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+
+
+def _lines_of(text: str) -> str:
+    """Every line break a script may use (a form feed is a page break) as ``\\n``."""
+    return _BREAKS.sub("\n", text)
 
 
 # --- parentheticals -> audio tags ---------------------------------------------
@@ -65,14 +119,45 @@ def parenthetical_tag(paren: str) -> str:
 _HEADING = re.compile(r"^(?:INT|EXT|EST|INT\.?/EXT|I/E)[. ]", re.IGNORECASE)
 _TRANSITION = re.compile(r"^[A-Z0-9 .'\-]+TO:$")
 _TITLE_KEY = re.compile(r"^[A-Za-z][A-Za-z ]*:")
-_EMPHASIS = re.compile(r"(?<!\\)(\*{1,3}|_)(?=\S)(.+?)(?<=\S)(?<!\\)\1")
+_MARKS = re.compile(r"\\[*_]|\*+|_+")
 
 
 def _strip_emphasis(text: str) -> str:
-    prev = None
-    while prev != text:
-        prev, text = text, _EMPHASIS.sub(r"\2", text)
-    return text.replace("\\*", "*").replace("\\_", "_")
+    """``*italic*``, ``**bold**``, ``***both***`` and ``_underline_`` lose their markers; a
+    marker without a partner and an escaped ``\\*`` stay as written.
+
+    One pass, linear in the line (the old fixed-point regex was quadratic in unpaired
+    markers): a run of one to three ``*`` (or ``_``) opens when text follows it and closes
+    the latest open run of the same kind when text precedes it.
+    """
+    if "*" not in text and "_" not in text:
+        return text
+    pieces: list[str] = []
+    open_at: dict[str, list[int]] = {}  # kind -> indexes in pieces of its open markers
+    end = 0
+    n = len(text)
+    for m in _MARKS.finditer(text):
+        start, stop = m.span()
+        if start > end:
+            pieces.append(text[end:start])
+        end = stop
+        run = m.group()
+        if run[0] == "\\":
+            pieces.append(run[1])  # escaped: the marker itself, never paired
+            continue
+        pieces.append(run)
+        if len(run) > 3:
+            continue
+        before = text[start - 1] if start else " "
+        after = text[stop] if stop < n else " "
+        stack = open_at.setdefault(run, [])
+        if not before.isspace() and stack:  # closes the latest opener of its kind
+            pieces[stack.pop()] = ""
+            pieces[-1] = ""
+        elif not after.isspace():
+            stack.append(len(pieces) - 1)
+    pieces.append(text[end:])
+    return "".join(pieces)
 
 
 def _remove_spans(text: str, start: str, end: str) -> str:
@@ -99,11 +184,11 @@ def _cue(line: str) -> tuple[str, bool] | None:
     if dual:
         s = s[:-1].rstrip()
     if s.startswith("@"):
-        name = re.sub(r"\s*\(.*$", "", s[1:]).strip()
+        name = s[1:].split("(", 1)[0].strip()  # str ops: a regex here backtracked
         return (name, dual) if name else None
     if s.startswith(("!", ".", ">", "~", "=", "#", "[[")) or _TRANSITION.match(s):
         return None
-    name = re.sub(r"\s*\(.*\)\s*$", "", s).strip()  # extensions: (V.O.), (CONT'D), (on radio)
+    name = _without_extension(s)  # extensions: (V.O.), (CONT'D), (on radio)
     if not name or "(" in name or not re.search(r"[^\W\d_]", name) or name != name.upper():
         return None
     if _HEADING.match(name) or name.endswith(":"):
@@ -111,9 +196,21 @@ def _cue(line: str) -> tuple[str, bool] | None:
     return name, dual
 
 
-def parse_fountain(text: str) -> tuple[str | None, list[DialogueBlock]]:
+def _without_extension(s: str) -> str:
+    """``NAME (V.O.)`` -> ``NAME``: a trailing parenthesised part goes (linear, unlike the
+    regex that did this, which backtracked over runs of spaces)."""
+    t = s.rstrip()
+    if t.endswith(")"):
+        i = t.find("(")
+        if i >= 0:
+            return t[:i].strip()
+    return s.strip()
+
+
+def parse_fountain(text: str, door: _Door | None = None) -> tuple[str | None, list[DialogueBlock]]:
     """(title, dialogue blocks in order) of a Fountain screenplay."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufeff", "")
+    door = door or _Door(active=False)  # the door is import_file's
+    text = _lines_of(text).replace("\ufeff", "")
     text = _remove_spans(text, "/*", "*/")
     text = _remove_spans(text, "[[", "]]")
     raw = text.split("\n")
@@ -127,9 +224,11 @@ def parse_fountain(text: str) -> tuple[str | None, list[DialogueBlock]]:
             if m:
                 key = m.group(1).lower()
                 if key == "title" and m.group(2).strip():
-                    title = _strip_emphasis(m.group(2).strip())
+                    door.check(m.group(2), i + 1, "title")
+                    title = " ".join(_strip_emphasis(m.group(2)).split())
             elif key == "title" and title is None:
-                title = _strip_emphasis(raw[i].strip())
+                door.check(raw[i], i + 1, "title")
+                title = " ".join(_strip_emphasis(raw[i]).split())
             i += 1
 
     blocks: list[DialogueBlock] = []
@@ -143,20 +242,25 @@ def parse_fountain(text: str) -> tuple[str | None, list[DialogueBlock]]:
             i += 1
             continue
         speaker, _dual = cue
+        door.check(line.strip(), i + 1, "character cue")
+        speaker = " ".join(speaker.split())
+        start = i + 1
         parts: list[str] = []
         i += 1
         while i < n and (raw[i].strip() or raw[i] == "  "):
             s = raw[i].strip()
             if s.startswith("(") and s.endswith(")"):
+                door.check(s, i + 1, "parenthetical")
                 tag = parenthetical_tag(s)
                 if tag:
                     parts.append(tag)
             elif s:
+                door.check(raw[i], i + 1, "dialogue")
                 parts.append(" ".join(_strip_emphasis(s).split()))
             i += 1
         spoken = " ".join(p for p in parts if p)
         if spoken and not all(p.startswith("[") and p.endswith("]") for p in parts):
-            blocks.append(DialogueBlock(speaker, spoken))
+            blocks.append(DialogueBlock(speaker, spoken, start))
     return title, blocks
 
 
@@ -165,24 +269,27 @@ def parse_fountain(text: str) -> tuple[str | None, list[DialogueBlock]]:
 _PLAIN = re.compile(r"^\s*([^\s:][^:]{0,40}?)\s*:\s*(.*)$")
 
 
-def parse_plain(text: str) -> list[DialogueBlock]:
-    blocks: list[DialogueBlock] = []
-    for n, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+def parse_plain(text: str, door: _Door | None = None) -> list[DialogueBlock]:
+    door = door or _Door(active=False)  # the door is import_file's
+    found: list[tuple[str, list[str], int]] = []  # speaker, text parts (joined once), line
+    for n, line in enumerate(_lines_of(text).split("\n"), start=1):
         s = line.strip()
         if not s or s.startswith("#"):
             continue
         m = _PLAIN.match(s)
         if m and m.group(2).strip():
-            speaker = re.sub(r"\s*\(.*\)\s*$", "", m.group(1)).strip()
-            blocks.append(DialogueBlock(speaker, m.group(2).strip()))
-        elif blocks:  # a wrapped line continues the previous speaker's text
-            prev = blocks[-1]
-            blocks[-1] = DialogueBlock(prev.speaker, f"{prev.text} {s}")
+            door.check(m.group(1), n, "speaker")
+            door.check(m.group(2), n, "text")
+            speaker = " ".join(_without_extension(m.group(1)).split())
+            found.append((speaker, [m.group(2).strip()], n))
+        elif found:  # a wrapped line continues the previous speaker's text
+            door.check(s, n, "text")
+            found[-1][1].append(s)
         else:
             raise ImportError_(
                 f"Line {n} is not of the form 'NAME: what they say' ({s[:40]!r}). "
                 "Each line of a plain-text script starts with the speaker and a colon.")
-    return blocks
+    return [DialogueBlock(speaker, " ".join(parts), n) for speaker, parts, n in found]
 
 
 # --- CSV: speaker,text[,stability,language] ----------------------------------------
@@ -190,24 +297,93 @@ def parse_plain(text: str) -> list[DialogueBlock]:
 _STABILITY_NAMES = {"creative": 0.0, "natural": 0.5, "robust": 1.0}
 
 
-def parse_csv(text: str) -> list[Line]:
+def _csv_records(text: str, dialect: type[csv.Dialect] | csv.Dialect
+                 ) -> list[tuple[int, list[str]]]:
+    """(first text line, cells) of each record. A quote that is never closed would make the
+    rest of the file one cell: that is an error naming the line where the quote opened, as is
+    a quoted cell running over several lines into text that is not CSV (a stray quote)."""
+    def read(strict: bool) -> list[tuple[int, list[str]]]:
+        reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=strict,
+                            doublequote=True)
+        out: list[tuple[int, list[str]]] = []
+        first = 1
+        try:
+            for row in reader:
+                out.append((first, row))
+                first = reader.line_num + 1
+        except csv.Error as e:
+            if not strict:
+                raise ImportError_(f"The CSV file cannot be read ({e}).") from None
+            at = reader.line_num
+            opened = _quote_line(text, first, at, dialect)
+            if "unexpected end of data" in str(e):
+                raise ImportError_(
+                    f"CSV line {opened}: the quote opened here is never closed, so every row "
+                    "after it would become one cell. Close it, or write a quote inside a "
+                    "quoted cell as two (\"\").") from None
+            if at > first:
+                raise ImportError_(
+                    f"CSV line {opened}: the quote opened here ends on line {at} in the middle "
+                    "of a cell, so the rows between would become one cell. Close it where the "
+                    "cell ends, or write a quote inside a quoted cell as two (\"\").") from None
+            raise _Lenient from None  # a stray quote within one line: read it as before
+        return out
+
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        return read(strict=True)
+    except _Lenient:
+        return read(strict=False)
+
+
+class _Lenient(Exception):
+    pass
+
+
+def _quote_line(text: str, first: int, last: int, dialect: type[csv.Dialect] | csv.Dialect
+                ) -> int:
+    """The line (from ``first`` to ``last``) where the record's unclosed quoted cell opens:
+    the last quote char at the start of a cell before the record ends."""
+    lines = text.split("\n", last)[first - 1:last]
+    q, d = dialect.quotechar or '"', dialect.delimiter
+    opened = first
+    inside = False
+    for k, line in enumerate(lines):
+        j = 0
+        while j < len(line):
+            c = line[j]
+            if inside:
+                if c == q:
+                    if j + 1 < len(line) and line[j + 1] == q:
+                        j += 1
+                    else:
+                        inside = False
+            elif c == q and (j == 0 or line[j - 1] == d or line[:j].strip() == ""):
+                inside, opened = True, first + k
+            j += 1
+    return opened
+
+
+def parse_csv(text: str, door: _Door | None = None) -> list[Line]:
+    door = door or _Door(active=False)  # the door is import_file's
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
+            text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    except csv.Error as e:
-        raise ImportError_(f"The CSV file cannot be read ({e}).") from None
     out: list[Line] = []
-    for n, row in enumerate(rows, start=1):
+    for n, row in _csv_records(text, dialect):
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
+        line_of = n
+        for name, cell in zip(("speaker", "text", "stability", "language"), row, strict=False):
+            door.check(cell, line_of, name)
+            line_of += cell.count("\n")
+        cells[0] = " ".join(cells[0].split())
         if n == 1 and cells[0].lower() in {"speaker", "character", "name"}:
             continue  # header
         if len(cells) < 2 or not cells[1]:
-            raise ImportError_(f"CSV row {n}: expected 'speaker,text[,stability,language]', "
+            raise ImportError_(f"CSV line {n}: expected 'speaker,text[,stability,language]', "
                                f"got {','.join(cells)[:60]!r}.")
         stability: float | None = None
         if len(cells) > 2 and cells[2]:
@@ -217,14 +393,14 @@ def parse_csv(text: str) -> list[Line]:
             except ValueError:
                 stability = -1.0
             if not 0.0 <= stability <= 1.0:
-                raise ImportError_(f"CSV row {n}: stability should be a number from 0 to 1 "
+                raise ImportError_(f"CSV line {n}: stability should be a number from 0 to 1 "
                                    f"(or Creative/Natural/Robust), not {cells[2]!r}.")
         language: str | None = None
         if len(cells) > 3 and cells[3]:
             try:
                 language = check_language(cells[3])
             except SceneError:
-                raise ImportError_(f"CSV row {n}: language should be a code such as 'en', "
+                raise ImportError_(f"CSV line {n}: language should be a code such as 'en', "
                                    f"not {cells[3]!r}.") from None
         out.append(Line("", cells[0], cells[1], stability, language))
     return out
@@ -246,8 +422,11 @@ def scene_from_blocks(title: str, blocks: list[DialogueBlock] | list[Line]) -> S
     return scene
 
 
-def import_file(path: Path) -> Scene:
-    """A scene from a ``.fountain``, ``.txt`` or ``.csv`` file (chosen by suffix)."""
+def import_file(path: Path, warnings: list[str] | None = None) -> Scene:
+    """A scene from a ``.fountain``, ``.txt`` or ``.csv`` file (chosen by suffix).
+
+    Text is checked at the door (a control character is refused naming the line and the
+    field); ``warnings`` collects what is let through but worth a look (bidi controls)."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_IMPORT_BYTES:
@@ -266,15 +445,16 @@ def import_file(path: Path) -> Scene:
     if "\x00" in text:
         raise ImportError_(f"{path.name} is not a text file.")
     suffix = path.suffix.lower()
-    title = path.stem.replace("_", " ").strip() or "Imported scene"
+    title = " ".join(clean_text(path.stem.replace("_", " ")).split()) or "Imported scene"
+    door = _Door(path.name, warnings)
     blocks: list[DialogueBlock] | list[Line]
     if suffix in {".fountain", ".spmd"}:
-        found_title, blocks = parse_fountain(text)
+        found_title, blocks = parse_fountain(text, door)
         title = found_title or title
     elif suffix == ".csv":
-        blocks = parse_csv(text)
+        blocks = parse_csv(text, door)
     elif suffix in {".txt", ".text", ""}:
-        blocks = parse_plain(text)
+        blocks = parse_plain(text, door)
     else:
         raise ImportError_(f"{path.name}: Castline imports .fountain, .txt and .csv files.")
     if not blocks:

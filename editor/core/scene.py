@@ -27,6 +27,61 @@ MAX_PAUSE_MS = 60_000
 Phase = Literal["before", "after"]
 
 
+# --- text at the door -------------------------------------------------------------------------
+# What a scene may hold: no lone surrogates (they cannot be written as UTF-8) and no control
+# characters (C0, DEL, C1), except tab and line breaks in a line's text. Bidi embedding,
+# override and isolate controls are legitimate in right-to-left text but can make a line
+# display in another order than it is spoken: they are let through with a warning.
+
+_BAD_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_IN_NAME = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def describe_char(ch: str) -> str:
+    """``U+0007 (a control character)`` and the like, for messages."""
+    n = ord(ch)
+    if 0xD800 <= n <= 0xDFFF:
+        what = "half of a surrogate pair, not a character"
+    elif n in (0x09, 0x0A, 0x0D):
+        what = "a tab or line break, not allowed here"
+    elif n <= 0x1F or 0x7F <= n <= 0x9F:
+        what = "a control character"
+    elif _BIDI.match(ch):
+        what = "a bidi control, which can make text display in another order than it is read"
+    else:
+        what = "a character"
+    return f"U+{n:04X} ({what})"
+
+
+def bad_char(text: str, *, multiline: bool = False) -> int | None:
+    """Where the first character the door refuses is in ``text`` (``multiline``: tab and line
+    breaks are fine, as in a line's text), or None."""
+    m = (_BAD_IN_TEXT if multiline else _BAD_IN_NAME).search(text)
+    return m.start() if m else None
+
+
+def surrogate_at(text: str) -> int | None:
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
+
+
+def bidi_at(text: str) -> int | None:
+    m = _BIDI.search(text)
+    return m.start() if m else None
+
+
+def clean_text(text: str, *, multiline: bool = False, surrogates_only: bool = False) -> str:
+    """``text`` as the door would let it in: surrogate pairs joined, lone surrogates and
+    control characters replaced by U+FFFD (visible, never silently dropped)."""
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if surrogates_only:
+        return text
+    return (_BAD_IN_TEXT if multiline else _BAD_IN_NAME).sub("\ufffd", text)
+
+
 @dataclass(slots=True)
 class Line:
     id: str

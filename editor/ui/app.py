@@ -16,6 +16,10 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     from editor.ui import crash
 
     crash.install(default_state_dir() / "logs")  # first: nothing before it can go unlogged
+    from editor.core.atomic import private_dir
+
+    for private in ("recovery", "unsaved"):  # recovery copies, an unsaved scene's takes
+        private_dir(default_state_dir() / private)
 
     import qasync  # bound to PySide6 by QT_API (editor/ui/__init__.py)
     from PySide6.QtCore import QCoreApplication, QTimer
@@ -34,7 +38,7 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     app.setWindowIcon(icon("castline"))
     settings = Settings()
     window = MainWindow(settings, sandbox=sandbox)
-    crash.add_rescuer(window.save_recovery)
+    crash.add_rescuer(lambda: rescue(window))
     crash.set_presenter(lambda m: QTimer.singleShot(
         0, lambda: QMessageBox.critical(window, "Unexpected error", m)))
 
@@ -79,6 +83,18 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     with loop:
         loop.run_until_complete(main())
     return 0
+
+
+def rescue(window: object) -> Path | None:
+    """The crash handler's rescuer: the scene's recovery copy, or None when it has no unsaved
+    edits; raises when the copy could not be written (the dialog then says so, and why)."""
+    from editor.ui.mainwindow import MainWindow
+
+    assert isinstance(window, MainWindow)
+    if not window.modified:
+        return None
+    unsaved = window.takes.root if window.path is None else None
+    return window.recovery.save(window.scene, unsaved)
 
 
 async def _screenshot(window: object, path: Path) -> None:

@@ -1,13 +1,16 @@
 """One place for every unexpected error: Qt slots, async tasks, threads.
 
 Installed first thing in ``main``. It logs the traceback (key redacted) to the
-log file, lets the window save a recovery copy of the scene, and shows one dialog.
+log file (private: 0600, in a 0700 folder), lets the window save a recovery copy of the
+scene, and shows one dialog that says where the copy is only when it really was written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sys
 import threading
 import traceback
@@ -16,10 +19,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from editor.core.atomic import private_dir, private_file
 from editor.engine.redact import RedactingFilter, redact
 
 log = logging.getLogger("castline.crash")
-_rescuers: list[Callable[[], None]] = []
+# A rescuer returns where it saved a copy (a Path), None when there was nothing to save, or
+# raises when saving failed: the dialog says exactly that, never more.
+_rescuers: list[Callable[[], object]] = []
 _show: Callable[[str], None] | None = None
 _log_path: Path | None = None
 
@@ -30,8 +36,10 @@ def log_path() -> Path | None:
 
 def install(log_dir: Path) -> None:
     global _log_path
-    log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(log_dir)
     _log_path = log_dir / "castline.log"
+    with contextlib.suppress(OSError):
+        private_file(_log_path)  # the log names scenes and lines: the writer's eyes only
     handler = logging.FileHandler(_log_path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
@@ -44,8 +52,9 @@ def install(log_dir: Path) -> None:
     threading.excepthook = lambda a: _excepthook(a.exc_type, a.exc_value, a.exc_traceback)  # type: ignore[arg-type]
 
 
-def add_rescuer(fn: Callable[[], None]) -> None:
-    """Called on every unexpected error before the dialog: save what can be saved."""
+def add_rescuer(fn: Callable[[], object]) -> None:
+    """Called on every unexpected error before the dialog: save what can be saved. ``fn``
+    returns the Path it wrote (or None if nothing needed saving) and raises if it failed."""
     _rescuers.append(fn)
 
 
@@ -69,14 +78,29 @@ def _excepthook(kind: type[BaseException], value: BaseException,
         return
     text = redact("".join(traceback.format_exception(kind, value, tb)))
     log.error("unexpected error:\n%s", text)
+    saved: list[str] = []
+    failed: list[str] = []
     for rescue in list(_rescuers):
         try:
-            rescue()
-        except Exception:
+            where = rescue()
+        except Exception as e:
             log.exception("rescue failed")
+            failed.append(_reason(e))
+        else:
+            if isinstance(where, str | os.PathLike) and os.path.exists(where):
+                saved.append(os.fspath(where))
+    if failed:
+        rescued = (f"Your unsaved edits could not be saved to a recovery file "
+                   f"({'; '.join(failed)[:300]}): save the scene yourself now, under another "
+                   "name if need be.")
+    elif saved:
+        rescued = (f"A recovery copy of your scene was saved to {', '.join(saved)}; you can "
+                   "keep working.")
+    else:
+        rescued = "There were no unsaved edits to put in a recovery file; you can keep working."
+    where_log = f" Details are in {_log_path}." if _log_path else ""
     message = (f"Castline hit an unexpected error ({kind.__name__}: {redact(str(value))[:300]}). "
-               "Your scene was saved to a recovery file; you can keep working. Details are in "
-               f"{_log_path}.")
+               f"{rescued}{where_log}")
     if _show is not None:
         try:
             _show(message)
@@ -84,3 +108,12 @@ def _excepthook(kind: type[BaseException], value: BaseException,
             log.exception("could not show the error dialog")
     else:
         print(message, file=sys.stderr)
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        where = f" ({e.filename})" if e.filename else ""
+        return f"{e.strerror}{where}"
+    if isinstance(e, UnicodeError):
+        return "the scene holds text that cannot be written as UTF-8"
+    return redact(f"{type(e).__name__}: {e}")

@@ -1,5 +1,5 @@
 """Autosave and recovery: a copy of the unsaved scene in the state folder, offered again
-after a crash or a kill."""
+after a crash or a kill. The copies are private (0600, in a 0700 folder)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from editor.core import sceneio
-from editor.core.atomic import write_atomic
+from editor.core.atomic import private_dir, write_atomic
 from editor.core.scene import Scene
 from editor.engine.cache import default_state_dir
 
 
 def recovery_dir() -> Path:
-    d = default_state_dir() / "recovery"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return private_dir(default_state_dir() / "recovery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +37,17 @@ class RecoveryFile:
         self.path = recovery_dir() / f"{digest}.castline"
         self.meta = recovery_dir() / f"{digest}.json"
 
-    def save(self, scene: Scene, takes: Path | None = None) -> None:
+    def save(self, scene: Scene, takes: Path | None = None) -> Path:
         """Keep a copy of ``scene``; ``takes``: an unsaved scene's takes folder, re-attached
-        on recovery (a saved scene's takes are beside it)."""
-        write_atomic(self.path, sceneio.dumps(scene).encode("utf-8"))
+        on recovery (a saved scene's takes are beside it). Returns where the copy is, only
+        once it is on disk; raises (OSError) if it could not be written. Text that cannot be
+        written as UTF-8 never stops it (sceneio.dumps cleans it)."""
+        write_atomic(self.path, sceneio.dumps(scene).encode("utf-8"), private=True)
         write_atomic(self.meta, json.dumps({"original": str(self.original or ""),
                                             "takes": str(takes or ""),
-                                            "saved": time.time()}).encode())
+                                            "saved": time.time()},
+                                           ensure_ascii=True).encode(), private=True)
+        return self.path
 
     def discard(self) -> None:
         for p in (self.path, self.meta):
