@@ -126,6 +126,13 @@ def totals(s: Scene) -> tuple[Fraction, Fraction, int]:
     return lines, sum((r.cost for r in takes), Fraction(0)), len(takes)
 
 
+def highs(s: Scene) -> tuple[Fraction, Fraction]:
+    """Both modes' totals with each request rounded up to a whole credit."""
+    from editor.engine.renderplan import Estimate
+
+    return Estimate.of(plan(s, "lines")).high, Estimate.of(plan(s, "take")).high
+
+
 def test_tracker_matches_the_planner_after_each_edit() -> None:
     s = scene_of(*[("A" if i % 3 else "B", "word " * (i % 50), None, None) for i in range(1, 60)])
     t = CostTracker(s)
@@ -141,7 +148,7 @@ def test_tracker_matches_the_planner_after_each_edit() -> None:
 
 
 edits = st.lists(st.tuples(st.integers(0, 39), st.integers(0, 1999),
-                           st.sampled_from(["text", "empty", "stability", "speaker"])),
+                           st.sampled_from(["text", "empty", "stability", "speaker", "lock"])),
                  max_size=25)
 
 
@@ -159,11 +166,14 @@ def test_incremental_totals_equal_full_replan(lengths: list[int],
             s.set_text(row, " " * (n % 3))
         elif what == "stability":
             s.set_field([row], "stability", [0.0, 0.5, 1.0, None][n % 4])
+        elif what == "lock":  # locked lines are never sent, so never priced
+            s.set_field([row], "locked", not s.lines[row].locked)
         else:
             s.set_field([row], "speaker", f"S{n % 14}")
             if f"S{n % 14}" in s.cast and not s.cast[f"S{n % 14}"].voice:
                 s.set_voice(f"S{n % 14}", f"V{n % 14}")
         assert (t.lines_total, t.take_total, t.take_requests) == totals(s)
+        assert (t.lines_high, t.take_high) == highs(s)
         assert t.take_starts == [s.row_of(r.line_ids[0]) for r in plan(s, "take")]
 
 

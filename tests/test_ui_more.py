@@ -64,26 +64,36 @@ def test_typing_a_bracket_offers_the_v3_tags(window: MainWindow, qtbot: Any) -> 
     assert editor.highlighter is not None
 
 
-def test_a_render_over_budget_asks_first(window: MainWindow, qloop: Any, dialogs: Any,
+def test_a_render_over_budget_asks_first(window: MainWindow, qloop: Any,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from editor.ui.prompter import ScriptedPrompter
+
     async def go() -> None:
         async with running_sandbox() as box:
             monkeypatch.setenv("APIINONE_API_KEY", box.key)
+            monkeypatch.setenv("APIINONE_BASE_URL", box.base_url)
             window.force_sandbox = False
-            window.settings.set("service/base_url", box.base_url)
             window.settings.set("render/budget", 2.0)
-            dialogs.answer = QMessageBox.StandardButton.No
+            window.prompter = prompter = ScriptedPrompter(["Cancel"])
             task = window.start_render(None)
             assert task is not None
             assert await task is None
             assert box.stats.submits == 0
-            assert any("above your budget" in text for _kind, text in dialogs.seen)
-            dialogs.answer = QMessageBox.StandardButton.Yes
-            task = window.start_render([0, 1, 2])  # ≈ 4.6 credits: over 2, and confirmed
+            (question,) = prompter.asked
+            assert "above your budget" in question.text and "–" in question.text
+            # Three lines: ≈ 4.65 credits, up to 6 if each request is rounded up; over 2.
+            prompter.answers = ["Render"]
+            task = window.start_render([0, 1, 2])
             assert task is not None
             outcome = await task
             assert outcome is not None and outcome.ok
             assert box.stats.tasks_created == 3
+            from editor.core.planner import plan
+            from editor.engine.renderplan import Estimate
+
+            expected = Estimate.of(plan(window.scene, "lines", [0, 1, 2]))
+            assert expected.high == 6 and expected.low < expected.high
+            assert f"3 request(s): {expected.text()}" in prompter.asked[-1].text
             assert window.cost_panel.balance.text().startswith("9,99")
             await window.shutdown()
 

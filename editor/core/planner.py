@@ -115,7 +115,8 @@ def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInf
     and the row where the split stopped (``len(lines)`` when it ran to the end).
 
     Lines with nothing to speak are passed over: they join no take and split
-    none. With ``stop_at``, it stops at the first new take start for which that
+    none. A locked line joins no take and ends the one before it (as :func:`plan`
+    leaves it out and splits there). With ``stop_at``, it stops at the first new take start for which that
     answers True (a start the previous plan had too: from there on the plan
     cannot differ), so that an edit only re-plans the takes it can affect.
     """
@@ -128,6 +129,9 @@ def greedy_takes(scene: Scene, lines: Sequence[Line], start: int, info: ModelInf
         line = lines[r]
         text = spoken(line)
         if not text.strip():
+            continue
+        if line.locked:
+            key = None  # a locked line is never sent: the take before it ends there
             continue
         n = len(text)
         voice = scene.voice_of(line.speaker).strip()

@@ -11,6 +11,7 @@ mode, only the takes whose split it can move).
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
 
 def request_cost(characters: int, info: ModelInfo) -> Fraction:
     return max(info.min_credits, info.credits_per_1000_chars * characters / 1000)
+
+
+def rounded_up(cost: Fraction) -> Fraction:
+    """The cost if the service rounds each request up to a whole credit (the high estimate)."""
+    return Fraction(math.ceil(cost))
 
 
 def credits_decimal(value: Fraction) -> Decimal:
@@ -53,6 +59,9 @@ class CostTracker:
         self._take_cost: list[Fraction] = []
         self.lines_total = Fraction(0)
         self.take_total = Fraction(0)
+        # The same with every request rounded up to a whole credit (the estimate's high end).
+        self.lines_high = Fraction(0)
+        self.take_high = Fraction(0)
         self.rebuild()
         scene.add_listener(self._on_scene_changed)
 
@@ -104,13 +113,43 @@ class CostTracker:
     # --- upkeep ----------------------------------------------------------------
 
     def _cost_of_line(self, row: int) -> Fraction:
-        text = self._spoken(self.scene.lines[row])
+        line = self.scene.lines[row]
+        if line.locked:
+            return Fraction(0)  # never sent, never priced
+        text = self._spoken(line)
         return request_cost(len(text), self.info) if text.strip() else Fraction(0)
 
     def _cost_of_take(self, start: int, end: int) -> Fraction:
         chars = sum(len(t) for ln in self.scene.lines[start:end]
-                    if (t := self._spoken(ln)).strip())
+                    if not ln.locked and (t := self._spoken(ln)).strip())
         return request_cost(chars, self.info)
+
+    def take_of(self, row: int) -> tuple[int, int] | None:
+        """The rows [start, end) of the dialogue request ``row`` is sent in (take mode)."""
+        k = bisect_right(self._take_starts, row) - 1
+        if k < 0 or self._line_cost[row] == 0:
+            return None
+        ends = self._take_starts[k + 1] if k + 1 < len(self._take_starts) else len(self.scene.lines)
+        return self._take_starts[k], ends
+
+    def line_share(self, row: int, mode: str) -> Fraction:
+        """What rendering ``row`` costs in ``mode``: its own request, or its share (by
+        characters) of the dialogue request it goes in."""
+        if mode != "take":
+            return self._line_cost[row]
+        span = self.take_of(row)
+        if span is None:
+            return Fraction(0)
+        k = bisect_right(self._take_starts, row) - 1
+        chars = sum(self._line_chars[r] for r in range(*span)
+                    if self._line_cost[r])
+        return self._take_cost[k] * self._line_chars[row] / max(1, chars)
+
+    def take_spans(self) -> list[tuple[int, int, Fraction]]:
+        """Every dialogue request as (start, end, cost), in scene order."""
+        n = len(self.scene.lines)
+        ends = self._take_starts[1:] + [n]
+        return list(zip(self._take_starts, ends, self._take_cost, strict=True))
 
     def rebuild(self) -> None:
         from editor.core.planner import take_boundaries
@@ -120,12 +159,14 @@ class CostTracker:
         self._line_chars = [len(self._spoken(ln)) for ln in self.scene.lines]
         self._chars_total = sum(self._line_chars)
         self.lines_total = sum(self._line_cost, Fraction(0))
+        self.lines_high = sum((rounded_up(c) for c in self._line_cost), Fraction(0))
         self._take_starts = take_boundaries(self.scene, self.scene.lines, 0, self.info,
                                             spoken=self._spoken)
         ends = self._take_starts[1:] + [n] if self._take_starts else []
         self._take_cost = [self._cost_of_take(a, b)
                            for a, b in zip(self._take_starts, ends, strict=True)]
         self.take_total = sum(self._take_cost, Fraction(0))
+        self.take_high = sum((rounded_up(c) for c in self._take_cost), Fraction(0))
 
     def _on_scene_changed(self, event: Event, phase: Phase) -> None:
         from editor.core.scene import LinesChanged, SceneChanged
@@ -145,6 +186,7 @@ class CostTracker:
 
         new = self._cost_of_line(row)
         self.lines_total += new - self._line_cost[row]
+        self.lines_high += rounded_up(new) - rounded_up(self._line_cost[row])
         self._line_cost[row] = new
         chars = len(self._spoken(self.scene.lines[row]))
         self._chars_total += chars - self._line_chars[row]
@@ -171,5 +213,7 @@ class CostTracker:
         ends = fresh[1:] + [stop] if fresh else []
         fresh_costs = [self._cost_of_take(a, b) for a, b in zip(fresh, ends, strict=True)]
         self.take_total += sum(fresh_costs, Fraction(0)) - sum(self._take_cost[k:j], Fraction(0))
+        self.take_high += (sum((rounded_up(c) for c in fresh_costs), Fraction(0))
+                           - sum((rounded_up(c) for c in self._take_cost[k:j]), Fraction(0)))
         starts[k:j] = fresh
         self._take_cost[k:j] = fresh_costs

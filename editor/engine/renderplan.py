@@ -19,12 +19,12 @@ upper bound.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from editor.core.planner import Mode, PlannedRequest, plan
+from editor.core.pricing import CostTracker, rounded_up
 from editor.core.scene import Scene
 from editor.engine.journal import Journal
 from editor.engine.status import LineState, StatusBook
@@ -41,13 +41,20 @@ class Estimate:
 
     @classmethod
     def of(cls, requests: Sequence[PlannedRequest]) -> Estimate:
-        low = sum((r.cost for r in requests), Fraction(0))
-        high = sum((Fraction(math.ceil(r.cost)) for r in requests), Fraction(0))
-        return cls(low, high, len(requests))
+        return cls.of_costs([r.cost for r in requests])
+
+    @classmethod
+    def of_costs(cls, costs: Sequence[Fraction]) -> Estimate:
+        return cls(sum(costs, Fraction(0)), sum((rounded_up(c) for c in costs), Fraction(0)),
+                   len(costs))
 
     def __add__(self, other: Estimate) -> Estimate:
         return Estimate(self.low + other.low, self.high + other.high,
                         self.requests + other.requests)
+
+    def __sub__(self, other: Estimate) -> Estimate:
+        return Estimate(self.low - other.low, self.high - other.high,
+                        self.requests - other.requests)
 
     def text(self) -> str:
         """``≈ 3.42 credits`` or ``≈ 3.42–5 credits`` when the rounding could matter."""
@@ -147,3 +154,30 @@ def line_credits(scene: Scene, mode: Mode | str, rows: Sequence[int] | None = No
         for line_id, w in zip(r.line_ids, weights, strict=False):
             out[line_id] = r.cost * w / total
     return out
+
+
+def render_now(costs: CostTracker, mode: Mode | str, is_ready: Callable[[int], bool],
+               ready: Estimate | None = None) -> Estimate:
+    """What rendering everything not yet ready costs, from the live tracker (the window's
+    figure; :func:`build_plan` gives the same for a scene on disk): in lines mode each
+    unready line's request, as dialogue every request with an unready line in it.
+
+    In lines mode, ``ready`` (the summed requests of the ready lines, kept up to date by
+    the caller) makes it O(1); as dialogue it walks the requests once.
+    """
+    if Mode(mode) is Mode.LINES:
+        if ready is None:
+            ready = Estimate.of_costs([costs.line_cost(r) for r in range(len(costs.scene.lines))
+                                       if costs.line_cost(r) and is_ready(r)])
+        return Estimate(costs.lines_total - ready.low, costs.lines_high - ready.high,
+                        costs.lines_requests - ready.requests)
+    now = [cost for start, end, cost in costs.take_spans()
+           if any(costs.line_cost(r) and not is_ready(r) for r in range(start, end))]
+    return Estimate.of_costs(now)
+
+
+def total_estimate(costs: CostTracker, mode: Mode | str) -> Estimate:
+    """Everything unlocked, in ``mode`` (what ``castline cost`` prints as the total)."""
+    if Mode(mode) is Mode.LINES:
+        return Estimate(costs.lines_total, costs.lines_high, costs.lines_requests)
+    return Estimate(costs.take_total, costs.take_high, costs.take_requests)

@@ -31,6 +31,7 @@ from editor.core.catalog import voices
 from editor.core.pricing import CostTracker, format_credits
 from editor.core.scene import Line, Scene
 from editor.engine.events import RenderEvent, Stage
+from editor.engine.renderplan import Estimate
 from editor.engine.takes import Take
 from editor.ui.icons import icon
 
@@ -151,24 +152,40 @@ class CostPanel(QWidget):
         self.balance_value: float | None = None
 
     def show_figures(self, costs: CostTracker, selection: tuple[Fraction, Fraction] | None,
-                     n_selected: int, cached: Fraction, mode: str) -> Fraction:
-        self.per_line.setText(f"{format_credits(costs.lines_total)} · {costs.lines_requests} req.")
-        self.as_takes.setText(f"{format_credits(costs.take_total)} · {costs.take_requests} req.")
+                     n_selected: int, total: Estimate, now: Estimate, mode: str, *,
+                     sandbox: bool = False) -> None:
+        """Only presents: every figure comes from the engine (:mod:`editor.engine.renderplan`)."""
+        per_line = Estimate(costs.lines_total, costs.lines_high, costs.lines_requests)
+        as_takes = Estimate(costs.take_total, costs.take_high, costs.take_requests)
+        self.per_line.setText(f"{_requests(per_line.requests)} · {per_line.text()}")
+        self.as_takes.setText(f"{_requests(as_takes.requests)} · {as_takes.text()}")
         if selection and n_selected:
             self.selection.setText(f"{format_credits(selection[0 if mode == 'lines' else 1])} "
                                    f"· {n_selected} line{'s' if n_selected != 1 else ''}")
         else:
             self.selection.setText("–")
-        self.cached.setText(f"{format_credits(cached)} (free)")
-        total = costs.lines_total if mode == "lines" else costs.take_total
-        now = max(Fraction(0), total - cached)
-        self.render_now.setText(f"<b>{format_credits(now)}</b> "
-                                f"({'per line' if mode == 'lines' else 'as dialogue'})")
-        if self.balance_value is not None:
+        free = Estimate(total.low - now.low, total.high - now.high,
+                        total.requests - now.requests)
+        self.cached.setText(f"{format_credits(free.low)} (free)")
+        how = "one request per line" if mode == "lines" else "as dialogue"
+        self.render_now.setText(f"<b>{_requests(now.requests)} · {now.text()}</b> ({how})")
+        self.render_now.setToolTip(
+            "The low figure is 0.028 credits a character (at least 1 a request); the high one "
+            "rounds every request up to a whole credit. The service's rounding is not "
+            "published, so Castline asks before a render using the high figure.")
+        if sandbox:
+            self.balance.setText("Sandbox: no credits are spent")
+            self.after.setText("–")
+        elif self.balance_value is not None:
             self.balance.setText(f"{self.balance_value:,.2f} credits")
-            after = self.balance_value - float(now)
-            self.after.setText(f"≈ {after:,.2f} credits" + ("  ⚠ not enough" if after < 0 else ""))
-        return now
+            low = self.balance_value - float(now.high)
+            high = self.balance_value - float(now.low)
+            span = f"{low:,.2f}" if abs(high - low) < 0.005 else f"{low:,.2f}–{high:,.2f}"
+            self.after.setText(f"≈ {span} credits" + ("  ⚠ not enough" if low < 0 else ""))
+
+
+def _requests(n: int) -> str:
+    return f"{n} request{'s' if n != 1 else ''}"
 
 
 class QueuePanel(QWidget):

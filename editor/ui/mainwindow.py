@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import shutil
+from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,11 +19,13 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QSlider,
     QStackedWidget,
     QTableView,
@@ -41,6 +44,8 @@ from editor.engine.errors import BILLING_URL, ServiceError
 from editor.engine.events import RenderEvent, Stage
 from editor.engine.journal import Journal
 from editor.engine.keystore import KeyStoreError, get_key, key_from_environment
+from editor.engine.renderplan import Estimate
+from editor.engine.service import Target, resolve_target
 from editor.engine.status import LineState, StatusBook
 from editor.engine.takes import Take, TakeError, TakeStore, is_unsaved_takes, takes_dir_for
 from editor.ui import commands as cmd
@@ -56,6 +61,7 @@ from editor.ui.delegates import (
 from editor.ui.docks import CastPanel, CostPanel, QueuePanel, TakesPanel
 from editor.ui.icons import icon
 from editor.ui.player import Player
+from editor.ui.prompter import Prompter, ScriptedPrompter
 from editor.ui.recovery import RecoveryFile
 from editor.ui.scenemodel import (
     COL_CREDITS,
@@ -74,7 +80,7 @@ from editor.ui.tasks import AsyncRunner
 
 if TYPE_CHECKING:  # the network and audio stacks load on first use, not at start-up
     from editor.engine.export import ExportPlan, ExportResult
-    from editor.engine.render import RenderEngine, RenderOutcome
+    from editor.engine.render import RenderEngine, RenderOutcome, Resend
     from editor.engine.service import ServiceSession
     from editor.ui.exportdialog import ExportDialog, ExportOptions
 
@@ -107,13 +113,14 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.force_sandbox = sandbox
         self.runner = AsyncRunner(self)
+        self.prompter: Prompter | ScriptedPrompter = Prompter(self)
         self.player = Player(self)
         self.undo = QUndoStack(self)
         self.scene = Scene()
         self.path: Path | None = None
         self._external_dirty = False
         self.session: ServiceSession | None = None
-        self._session_sandbox: bool | None = None
+        self._session_target: tuple[bool, str] | None = None  # (sandbox, url) of self.session
         self._render_task: asyncio.Task[Any] | None = None
         self._play_queue: list[tuple[str, Path]] = []
         self._compare_queue: list[Path] = []
@@ -153,8 +160,10 @@ class MainWindow(QMainWindow):
         self._rows_timer = QTimer(self, singleShot=True, interval=50)
         self._rows_timer.timeout.connect(self._resize_rows)
         self.view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
+        self._build_sandbox_banner()
         self.set_scene(Scene(), None)
         self._laid_out = self._restore_layout()
+        self._update_service_label()  # the saved layout may have hidden the banner
 
     # --- building ---------------------------------------------------------------------------
 
@@ -390,9 +399,14 @@ class MainWindow(QMainWindow):
     def mode(self) -> str:
         return str(self.mode_combo.currentData())
 
+    def target(self) -> Target:
+        """Where requests go and why: --sandbox, then APIINONE_BASE_URL, then Settings."""
+        return resolve_target(self.force_sandbox, str(self.settings.get("service/base_url")),
+                              saved_sandbox=bool(self.settings.get("service/sandbox")))
+
     @property
     def sandbox(self) -> bool:
-        return self.force_sandbox or bool(self.settings.get("service/sandbox"))
+        return self.target().sandbox
 
     def cache(self) -> AudioCache:
         key = self.sandbox
@@ -418,6 +432,7 @@ class MainWindow(QMainWindow):
         self.costs = CostTracker(scene)
         self.book = StatusBook(scene, self.cache(), self.takes, sandbox=self.sandbox)
         self.model = SceneTableModel(scene, self.costs, self.book, self._commit_cell)
+        self.model.mode = self.mode
         self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))
         self.model.rows_dropped.connect(self._on_model_rows_dropped)
         scene.add_listener(self._on_scene_changed)
@@ -636,15 +651,57 @@ class MainWindow(QMainWindow):
                     self.act_play_line, self.act_play_scene, self.act_render_scene):
             act.setEnabled(has)
 
+    def _build_sandbox_banner(self) -> None:
+        """A slim strip across the top of the window while no credits can be spent: its own
+        toolbar row under the main one, so the docks keep their places and the window its size."""
+        bar = self.sandbox_banner = QToolBar("Sandbox")
+        bar.setObjectName("sandbox-banner")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setVisible(False)  # not a toolbar the writer hides: it informs
+        bar.setStyleSheet("QToolBar#sandbox-banner { background: #fff1c2; border: none; "
+                          "border-bottom: 1px solid #e3c767; padding: 0px 6px; spacing: 8px; }"
+                          "QToolBar#sandbox-banner QLabel { color: #4a3b00; }")
+        strip = QWidget()
+        row = QHBoxLayout(strip)
+        row.setContentsMargins(4, 0, 4, 0)
+        self.sandbox_banner_text = QLabel()
+        row.addWidget(self.sandbox_banner_text)
+        self.sandbox_banner_button = QPushButton("Add API key…")
+        self.sandbox_banner_button.setFlat(True)
+        self.sandbox_banner_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.sandbox_banner_button.setStyleSheet("QPushButton { color: #0b57d0; "
+                                                 "text-decoration: underline; padding: 1px 4px; }")
+        self.sandbox_banner_button.clicked.connect(self.add_key_dialog)
+        row.addWidget(self.sandbox_banner_button)
+        row.addStretch(1)
+        bar.addWidget(strip)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.setVisible(False)
+        self.target_label = QLabel()  # where requests go and why, always in sight
+        self.statusBar().addPermanentWidget(self.target_label)
+
     def _update_service_label(self) -> None:
-        self.service_label.setText("  Sandbox service (stand-in voices, no credits)  "
-                                   if self.sandbox else "  API in One  ")
+        target = self.target()
+        tip = f"{target.describe()}\n{target.describe_key()}"
+        self.service_label.setText(f"  {target.name}  ")
+        self.target_label.setText(target.describe())
+        for label in (self.service_label, self.target_label):
+            label.setToolTip(tip)
+        self.sandbox_banner_text.setText(
+            "<b>Sandbox:</b> stand-in voices, no credits are spent."
+            + (" Started with --sandbox." if target.source == "command line" else ""))
+        if self.sandbox_banner.isVisible() != target.sandbox:
+            self.sandbox_banner.setVisible(target.sandbox)
 
     # --- costs -------------------------------------------------------------------------------
 
     def _recompute_cached(self) -> None:
-        """Per-line status and its cost, summed; a full pass (after structural changes)."""
-        self._line_ready: dict[str, Fraction] = {}
+        """Per-line status, counted, and the ready lines' requests summed; a full pass
+        (after structural changes)."""
+        self._ready_cost: dict[str, Fraction] = {}
+        self._ready = Estimate()
         self._state_counts = dict.fromkeys(LineState, 0)
         self._line_state: dict[str, LineState] = {}
         for row, line in enumerate(self.scene.lines):
@@ -657,10 +714,13 @@ class MainWindow(QMainWindow):
         state = self.book.status(self.scene.lines[row]).state
         self._line_state[line_id] = state
         self._state_counts[state] += 1
-        if state is LineState.READY:
-            self._line_ready[line_id] = self.costs.line_cost(row)
-        else:
-            self._line_ready.pop(line_id, None)
+        before = self._ready_cost.pop(line_id, None)
+        if before is not None:
+            self._ready = self._ready - Estimate.of_costs([before])
+        cost = self.costs.line_cost(row)
+        if state is LineState.READY and cost:
+            self._ready_cost[line_id] = cost
+            self._ready = self._ready + Estimate.of_costs([cost])
 
     def _refresh_rows(self, rows: tuple[int, ...]) -> None:
         """Incremental upkeep after an edit of a few lines: O(edited lines), not O(scene)."""
@@ -668,11 +728,17 @@ class MainWindow(QMainWindow):
             if 0 <= row < len(self.scene):
                 self._account(self.scene.lines[row].id, row)
 
-    def update_costs(self) -> Fraction:
-        cached = sum(self._line_ready.values(), Fraction(0))
+    def update_costs(self) -> Estimate:
+        from editor.engine.renderplan import render_now, total_estimate
+
+        lines, states = self.scene.lines, self._line_state
+        now = render_now(self.costs, self.mode,
+                         lambda r: states.get(lines[r].id) is LineState.READY, self._ready)
         rows = self.selected_rows()
         selection = self.costs.selection_cost(rows) if rows and len(rows) <= 2000 else None
-        now = self.cost_panel.show_figures(self.costs, selection, len(rows), cached, self.mode)
+        self.cost_panel.show_figures(self.costs, selection, len(rows),
+                                     total_estimate(self.costs, self.mode), now, self.mode,
+                                     sandbox=self.sandbox)
         self._update_service_label()
         self.status_label.setText(
             f"{len(self.scene)} lines · {self._state_counts[LineState.READY]} ready · "
@@ -989,8 +1055,9 @@ class MainWindow(QMainWindow):
     async def ensure_service(self) -> ServiceSession:
         from editor.engine.service import open_service
 
-        want_sandbox = self.sandbox
-        if self.session is not None and self._session_sandbox == want_sandbox:
+        target = self.target()
+        want_sandbox = target.sandbox
+        if self.session is not None and self._session_target == (want_sandbox, target.url):
             return self.session
         if self.session is not None:
             await self.session.aclose()
@@ -1004,14 +1071,14 @@ class MainWindow(QMainWindow):
                     key = await asyncio.to_thread(get_key)
                 except KeyStoreError as e:
                     raise ServiceError(str(e)) from None
-            base = str(self.settings.get("service/base_url"))
+            base = target.url  # APIINONE_BASE_URL wins over the saved address
             callback = str(self.settings.get("service/callback_url")) or None
             if not key:
                 raise ServiceError("No API key is set. Add one in Settings (it is kept in the "
                                    "system keyring), or turn on the sandbox to try Castline "
                                    "without one.")
             self.session = await open_service(base_url=base, key=key, callback_url=callback)
-        self._session_sandbox = want_sandbox
+        self._session_target = (want_sandbox, target.url)
         self._follow_service()
         return self.session
 
@@ -1062,41 +1129,44 @@ class MainWindow(QMainWindow):
         self._render_task = op.task
         return op.task
 
-    def _requests(self, rows: list[int] | None) -> list[PlannedRequest]:
-        return plan(self.scene, self.mode, rows)
-
     async def _render(self, rows: list[int] | None, force: bool,
                       then_play: str | None) -> RenderOutcome | None:
+        from editor.engine.journal import service_id
+        from editor.engine.renderplan import build_plan
+
+        target = self.target()
         try:
-            requests = self._requests(rows)
+            render_plan = build_plan(self.scene, self.mode, self.book, rows, force=force,
+                                     journal=self.journal,
+                                     service="" if target.sandbox else service_id(target.url))
         except PlanError as e:
             QMessageBox.warning(self, "Cannot render", str(e))
             return None
-        cache = self.cache()
-        if not force:
-            # Lines already ready (rendered in either mode) need nothing.
-            ready = {ln.id for ln in self.scene.lines
-                     if self.book.status(ln).state is LineState.READY}
-            requests = [r for r in requests if not set(r.line_ids) <= ready]
+        requests = render_plan.requests
         if not requests:
-            locked = sum(1 for r in (rows if rows is not None else range(len(self.scene)))
-                         if self.scene.lines[r].locked)
+            notes = []
+            if render_plan.locked_rows:
+                notes.append(f"{len(render_plan.locked_rows)} locked line(s) are never rendered "
+                             "(Ctrl+L unlocks).")
+            if render_plan.sandbox_only_rows:
+                notes.append(f"{len(render_plan.sandbox_only_rows)} line(s) have only sandbox "
+                             "audio.")
             self.statusBar().showMessage(
-                "Everything selected is already rendered." + (
-                    f" {locked} locked line(s) are never rendered (Ctrl+L unlocks)." if locked
-                    else ""), 5000)
+                " ".join(["Everything selected is already rendered.", *notes]), 5000)
             if then_play:
                 self._play_line_id(then_play)
             return None
         fresh = {r.key for r in requests} if force else set()
-        to_pay = sum((r.cost for r in requests if force or r.key not in cache), Fraction(0))
+        cost = render_plan.cost
         budget = float(self.settings.get("render/budget"))
-        if not self.sandbox and float(to_pay) > budget:
-            answer = QMessageBox.question(
-                self, "Confirm render",
-                f"This render costs {format_credits(to_pay)} ({len(requests)} requests), above "
-                f"your budget of {budget:g} credits set in Settings. Render?")
-            if answer != QMessageBox.StandardButton.Yes:
+        if not self.sandbox and float(cost.high) > budget:
+            answer = await self.prompter.ask(
+                "Confirm render",
+                f"This render sends {len(render_plan.to_send)} request(s): {cost.text()}. "
+                f"That may be above your budget of {budget:g} credits set in Settings (the "
+                "high figure assumes the service rounds each request up to a whole credit). "
+                "Render?", ["Render", "Cancel"], default="Cancel")
+            if answer != "Render":
                 return None
         if self.modified:
             self.save_recovery()
@@ -1151,13 +1221,24 @@ class MainWindow(QMainWindow):
             return False
         return True
 
-    async def _confirm_resend(self, request: PlannedRequest) -> bool:
-        rows = ", ".join(str(self.scene.row_of(i) + 1) for i in request.line_ids if self._has(i))
-        answer = QMessageBox.question(
-            self, "Send again?",
-            f"An earlier render was interrupted just as line {rows} was sent, so it may already "
-            f"have been charged ({format_credits(request.cost)}). Send it again?")
-        return answer == QMessageBox.StandardButton.Yes
+    async def _confirm_resend(self, requests: Sequence[PlannedRequest]) -> Resend:
+        """Requests sent once whose answer was lost: ask once, for all of them."""
+        from editor.engine.render import Resend
+        from editor.engine.renderplan import Estimate
+
+        rows = sorted({self.scene.row_of(i) + 1 for r in requests for i in r.line_ids
+                       if self._has(i)})
+        shown = ", ".join(map(str, rows[:12])) + (" …" if len(rows) > 12 else "")
+        cost = Estimate.of(requests)
+        answer = await self.prompter.ask(
+            "Lines that may already have been charged",
+            f"{len(rows)} line(s) ({shown}) were sent to the service once and the answer was "
+            f"lost, so they may already have been paid for ({cost.text()}).\n\n"
+            "Send again: send them now; if the first sending was charged, you pay twice.\n"
+            "Wait: send nothing for them now and ask again next time.\n"
+            "Drop: forget them; they stay unrendered until you render them as new.",
+            ["Send again", "Drop", "Wait"], default="Wait")
+        return {"Send again": Resend.SEND, "Drop": Resend.DROP}.get(answer, Resend.WAIT)
 
     def _on_render_failed(self, error: BaseException) -> None:
         self.queue_panel.finish(f"Render failed: {error}")
@@ -1277,6 +1358,8 @@ class MainWindow(QMainWindow):
 
     def _on_mode_combo_changed(self) -> None:
         self.settings.set("render/mode", self.mode)
+        self.model.mode = self.mode
+        self.model.refresh_column(COL_CREDITS)
         self.update_costs()
 
     # --- audition ---------------------------------------------------------------------------------
@@ -1443,10 +1526,17 @@ class MainWindow(QMainWindow):
 
     # --- settings, about -------------------------------------------------------------------------------
 
-    def settings_dialog(self) -> None:
+    def add_key_dialog(self) -> None:
+        """The sandbox banner's one click: Settings, on the key field."""
+        self.settings_dialog(focus_key=True)
+
+    def settings_dialog(self, *_: Any, focus_key: bool = False) -> None:
         from editor.ui.settingsdialog import SettingsDialog
 
-        dialog = SettingsDialog(self.settings, self.runner, self)
+        dialog = SettingsDialog(self.settings, self.runner, self,
+                                command_line_sandbox=self.force_sandbox)
+        if focus_key:
+            dialog.focus_key()
         if dialog.exec():
             self._update_service_label()
             self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))

@@ -72,6 +72,7 @@ class SceneTableModel(QAbstractTableModel):
         self.book = book
         self.commit = commit
         self.playing_id: str | None = None
+        self.mode = "lines"  # how a render sends lines: the Credits column shows each line's share
         self.default_gap_ms = 300  # the app's default, for scenes without a gap of their own
         self._persistent_before: list[QPersistentModelIndex] = []
         scene.add_listener(self._on_scene_changed)
@@ -96,7 +97,8 @@ class SceneTableModel(QAbstractTableModel):
                     COL_STABILITY: "Creative, Natural or Robust; grey: the scene's value",
                     COL_LANGUAGE: "Grey: the scene's language",
                     COL_PAUSE: "Silence after the line; grey: the scene's gap",
-                    COL_CREDITS: "Estimated credits for this line rendered on its own"}.get(section)
+                    COL_CREDITS: "Estimated credits for this line: its own request, or its share "
+                    "(by characters) of the dialogue request it goes in"}.get(section)
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -194,7 +196,7 @@ class SceneTableModel(QAbstractTableModel):
         if col == COL_LENGTH:
             return f"{len(line.text)} ch"
         if col == COL_CREDITS:
-            cost = self.costs.line_cost(row)
+            cost = self.costs.line_share(row, self.mode)
             return f"≈{credits_decimal(cost)}" if cost else "–"
         return None
 
@@ -308,6 +310,10 @@ class SceneTableModel(QAbstractTableModel):
         if self.scene.lines:
             self.dataChanged.emit(self.index(0, 0),
                                   self.index(len(self.scene.lines) - 1, len(HEADERS) - 1))
+
+    def refresh_column(self, col: int) -> None:
+        if self.scene.lines:
+            self.dataChanged.emit(self.index(0, col), self.index(len(self.scene.lines) - 1, col))
 
     def refresh_ids(self, ids: list[str]) -> None:
         for line_id in ids:
