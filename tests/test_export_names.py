@@ -74,8 +74,8 @@ def hostile_clips() -> list[Clip]:
     two = Line(id="l2", speaker="JO\tNAS\n\n3", text="a <b>bold</b> & --> c\r\nline\u2028two")
     three = Line(id="l3", speaker="PIP>\n", text="tab\there\x0bvt")
     return [Clip([0], [one], Source(Path("a.wav")), 0.0, 1.0),
-             Clip([1, 2], [two, three], Source(Path("b.wav")), 1.5, 2.0),
-             Clip([3], [three], Source(Path("c.wav")), 4.0, 1.0)]
+            Clip([1, 2], [two, three], Source(Path("b.wav")), 1.5, 2.0),
+            Clip([3], [three], Source(Path("c.wav")), 4.0, 1.0)]
 
 
 def test_no_field_adds_an_srt_cue() -> None:

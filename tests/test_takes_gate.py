@@ -337,3 +337,16 @@ def test_a_hostile_takes_index_never_touches_a_file_outside_the_project(
                 assert not file_hashes(folder) & victim_hashes  # nothing copied in
         for exported in out.glob("*.wav"):
             assert np.max(soundfile.read(exported)[0], initial=0.0) < VICTIM - 0.1
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+def test_a_recovery_file_can_only_name_an_unsaved_takes_folder_castline_made(
+        tmp_path: Path) -> None:
+    from editor.engine.takes import is_unsaved_takes
+
+    staging = tmp_path / "unsaved"
+    assert is_unsaved_takes(staging / f"{'ab' * 12}.takes", staging)
+    for hostile in (staging / "..", staging / "../victim", staging / "x.takes",
+                    tmp_path / f"{'ab' * 12}.takes", staging / f"{'ab' * 12}.takes" / ".."):
+        assert not is_unsaved_takes(hostile, staging), hostile

@@ -59,7 +59,9 @@ class StatusBook:
         self._keys: dict[str, tuple[Fingerprint, str | None]] = {}
         self._revision = 0  # bumped by every scene change: a dialogue take depends on its neighbours
         self._take_memo: dict[str, tuple[Fingerprint, int, int, Take | None]] = {}
-        self._take_paths: dict[str, tuple[int, Path | None]] = {}  # take id -> (generation, path)
+        # (take id, file) -> its audio if safe. A take's file never changes once recorded, so
+        # this outlives new takes (a render adds many); forget_cached() clears it.
+        self._take_paths: dict[tuple[str, str], Path | None] = {}
         scene.add_listener(self._on_scene_changed)
 
     def detach(self) -> None:
@@ -122,16 +124,14 @@ class StatusBook:
         return LineStatus(LineState.NOT_RENDERED)
 
     def _take_path(self, take: Take | None) -> Path | None:
-        """The take's audio if it is safe to use (see :meth:`TakeStore.path`), memoised until
-        the takes change."""
+        """The take's audio if it is safe to use (see :meth:`TakeStore.path`; export checks
+        again as it reads), memoised."""
         if take is None or self.takes is None:
             return None
-        memo = self._take_paths.get(take.id)
-        if memo is not None and memo[0] == self.takes.generation:
-            return memo[1]
-        path = self.takes.path(take)
-        self._take_paths[take.id] = (self.takes.generation, path)
-        return path
+        key = (take.id, take.file)
+        if key not in self._take_paths:
+            self._take_paths[key] = self.takes.path(take)
+        return self._take_paths[key]
 
     def takes_of(self, line: Line) -> list[Take]:
         """The line's takes from this service (the sandbox's and the real one's stay apart)."""
