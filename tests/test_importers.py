@@ -133,3 +133,108 @@ def test_import_refuses_unknown_types_binary_and_empty(tmp_path: Path) -> None:
     (tmp_path / "c.fountain").write_text("INT. ROOM - DAY\n\nNothing is said.\n")
     with pytest.raises(ImportError_, match="no dialogue found"):
         import_file(tmp_path / "c.fountain")
+
+
+# --- importers are linear (issue 13 item 6) ----------------------------------------------------
+# A 234 KB Fountain script full of unbalanced emphasis took 136 s: the emphasis regex was run to
+# a fixed point, each pass rescanning the rest of the line for every unpaired marker. Each case
+# below is timed at 1x and 4x its size; linear means about 4x the time (allowed: 6x, noise).
+
+_MARKERS = "*a **b _c ***d e* f_ g** *h _ i***j __k *l* m_ \\*n o\\_ "
+
+
+def _fountain(size: int) -> str:
+    half = (_MARKERS * (size // len(_MARKERS) // 2 + 1))[: size // 2]
+    return f"Title: **Attack _of* the\n\nINT. ROOM - DAY\n\nMARA\n{half}\n\nJONAS (V.O.)\n{half}\n"
+
+
+def _plain(size: int) -> str:  # one speaker, then thousands of wrapped lines
+    line = "and then *she* said _nothing_ at all, ** again\n"
+    return "MARA: Once.\n" + line * (size // len(line))
+
+
+def _plain_spaces(size: int) -> str:  # long runs of spaces made two regexes backtrack
+    return ("MARA:" + " " * (size // 2) + "hi\n" + "JONAS (V.O.)" + " " * 30 + ": x"
+            + " " * (size // 2) + "(aside)\n")
+
+
+def _fountain_cues(size: int) -> str:
+    cue = "\n" + "BOB" + " " * 2000 + "(V.O.)" + " " * 2000 + "\nHello.\n"
+    return "INT. ROOM\n" + cue * (size // len(cue))
+
+
+def _csv(size: int) -> str:
+    row = 'MARA,"She said ""*hi*"", then _left"\nJONAS,plain\n'
+    return "speaker,text\n" + row * (size // len(row))
+
+
+def _ratio(small: Path, big: Path, repeat: int = 7) -> tuple[float, float]:
+    """Best times of importing ``small`` and ``big``, measured in turn (so a busy moment on a
+    shared machine hits both), each the minimum of ``repeat`` runs."""
+    import time
+    best = [float("inf"), float("inf")]
+    for _ in range(repeat):
+        for k, path in enumerate((small, big)):
+            t0 = time.perf_counter()
+            import_file(path)
+            best[k] = min(best[k], time.perf_counter() - t0)
+    return best[0], best[1]
+
+
+@pytest.mark.parametrize(("name", "make", "suffix", "size"), [
+    ("fountain emphasis", _fountain, ".fountain", 62_500),  # 4x: the 250 KB of the issue
+    ("plain wrapped lines", _plain, ".txt", 62_500),
+    ("csv quotes", _csv, ".csv", 62_500),
+    # These take a few ms at 250 KB; bigger, so that noise does not make the ratio.
+    ("fountain long cues", _fountain_cues, ".fountain", 250_000),
+    ("plain runs of spaces", _plain_spaces, ".txt", 250_000),
+])
+def test_importers_are_linear(tmp_path: Path, name: str, make: object, suffix: str,
+                              size: int) -> None:
+    assert callable(make)
+    small, big = tmp_path / f"small{suffix}", tmp_path / f"big{suffix}"
+    small.write_text(make(size), "utf-8")
+    big.write_text(make(4 * size), "utf-8")
+    for _attempt in range(3):  # quadratic is 16x every time; noise is not
+        t1, t4 = _ratio(small, big)
+        ratio = t4 / max(t1, 1e-4)
+        print(f"\n{name}: {size / 1000:g} KB {t1 * 1000:.0f} ms, {4 * size / 1000:g} KB "
+              f"{t4 * 1000:.0f} ms, ratio {ratio:.1f} (linear: 4)")
+        if ratio <= 6:
+            break
+    assert ratio <= 6, f"{name}: 4x the input took {ratio:.1f}x the time"
+
+
+def test_emphasis_pairs_nest_and_unpaired_markers_stay() -> None:
+    from editor.core.importers import _strip_emphasis
+    assert _strip_emphasis("**bold *it* bold**") == "bold it bold"
+    assert _strip_emphasis("***both*** and _under_") == "both and under"
+    assert _strip_emphasis("a * b ** c _ d") == "a * b ** c _ d"
+    assert _strip_emphasis("*open and **never** closed") == "*open and never closed"
+    assert _strip_emphasis(r"\*not\* emphasis") == "*not* emphasis"
+    assert _strip_emphasis("snake_case_name") == "snakecasename"  # as the old regex did
+
+
+# --- a CSV quote never closed (issue 13 item 7) -------------------------------------------------
+
+def test_csv_with_an_unterminated_quote_names_the_line_it_opened_on(tmp_path: Path) -> None:
+    # Before: the rest of the file silently became one line of MARA's.
+    path = tmp_path / "s.csv"
+    path.write_text("speaker,text\nMARA,hello\nJONAS,\"I never close\nMARA,bye\nJONAS,ok\n",
+                    "utf-8")
+    with pytest.raises(ImportError_) as e:
+        import_file(path)
+    assert "line 3" in str(e.value) and "never closed" in str(e.value)
+
+
+def test_csv_quote_closing_lines_later_mid_cell_names_where_it_opened() -> None:
+    text = 'speaker,text\nMARA,"hello\nJONAS,hi\nMARA,"bye" now\n'
+    with pytest.raises(ImportError_) as e:
+        parse_csv(text)
+    assert "line 2" in str(e.value) and "line 4" in str(e.value)
+
+
+def test_csv_multiline_cells_and_stray_quotes_in_one_line_still_import() -> None:
+    text = 'speaker,text\nMARA,"two\nlines, with ""quotes"""\nJONAS,He said "hi" twice\n'
+    assert [(ln.speaker, ln.text) for ln in parse_csv(text)] == [
+        ("MARA", 'two\nlines, with "quotes"'), ("JONAS", 'He said "hi" twice')]

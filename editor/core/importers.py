@@ -133,28 +133,29 @@ def _strip_emphasis(text: str) -> str:
     if "*" not in text and "_" not in text:
         return text
     pieces: list[str] = []
+    add = pieces.append
     open_at: dict[str, list[int]] = {}  # kind -> indexes in pieces of its open markers
     end = 0
-    n = len(text)
+    last = len(text) - 1
     for m in _MARKS.finditer(text):
-        start, stop = m.span()
+        start = m.start()
         if start > end:
-            pieces.append(text[end:start])
-        end = stop
+            add(text[end:start])
+        end = m.end()
         run = m.group()
         if run[0] == "\\":
-            pieces.append(run[1])  # escaped: the marker itself, never paired
+            add(run[1])  # escaped: the marker itself, never paired
             continue
-        pieces.append(run)
+        add(run)
         if len(run) > 3:
             continue
-        before = text[start - 1] if start else " "
-        after = text[stop] if stop < n else " "
-        stack = open_at.setdefault(run, [])
-        if not before.isspace() and stack:  # closes the latest opener of its kind
+        stack = open_at.get(run)
+        if stack and start and not text[start - 1].isspace():  # closes its kind's latest
             pieces[stack.pop()] = ""
             pieces[-1] = ""
-        elif not after.isspace():
+        elif end <= last and not text[end].isspace():
+            if stack is None:
+                open_at[run] = stack = []
             stack.append(len(pieces) - 1)
     pieces.append(text[end:])
     return "".join(pieces)
