@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from editor.core.atomic import fsync_dir
+from editor.core.atomic import create_temp, fsync_dir
 from editor.engine.errors import BadAudio
 
 FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".mp3": ("MP3", "MPEG_LAYER_III")}
@@ -116,11 +115,12 @@ def write(path: Path, data: Audio, rate: int) -> None:
         data, rate = resample(data, rate, 44100), 44100
     directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+        # Deliverables follow the umask (a co-writer in a shared folder can read them); a
+        # replaced file keeps its mode.
+        fd, tmp = create_temp(directory, f".{path.name}.", ".part", like=path)
     except OSError as e:
         raise ExportError(f"Cannot write in {directory}: {e.strerror}.") from None
     os.close(fd)
-    tmp = Path(name)
     try:
         soundfile.write(str(tmp), np.clip(data, -1.0, 1.0), rate, format=fmt, subtype=subtype)
         with open(tmp, "rb+") as f:
