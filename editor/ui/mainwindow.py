@@ -1029,15 +1029,70 @@ class MainWindow(QMainWindow):
                                               "Scripts (*.fountain *.txt *.csv)")
         if not name:
             return
+        self.import_path(Path(name))
+
+    IMPORT_BUSY_BYTES = 256 * 1024  # scripts bigger than this show a busy bar while importing
+
+    def import_path(self, path: Path) -> asyncio.Task[Any] | None:
+        """Import ``path`` in a worker thread, so a big script never freezes the window (a
+        busy bar in the status bar shows for big files); the scene is replaced when it is done.
+        Returns the task (None if an import is already running)."""
+        from PySide6.QtWidgets import QProgressBar
+
         from editor.core.importers import ImportError_, import_file
 
+        running: asyncio.Task[Any] | None = getattr(self, "_import_task", None)
+        if running is not None and not running.done():
+            self.statusBar().showMessage("An import is already running.", 4000)
+            return None
         try:
-            scene = import_file(Path(name))
-        except ImportError_ as e:
-            QMessageBox.warning(self, "Cannot import", str(e))
-            return
-        self.set_scene(scene, None, dirty=True)
-        self.statusBar().showMessage(f"Imported {len(scene)} lines from {Path(name).name}", 6000)
+            big = path.stat().st_size > self.IMPORT_BUSY_BYTES
+        except OSError:
+            big = False
+        bar: QProgressBar | None = None
+        if big:
+            bar = QProgressBar(self)
+            bar.setObjectName("importProgress")
+            bar.setRange(0, 0)  # busy: the readers cannot tell how far they are
+            bar.setMaximumWidth(160)
+            self.statusBar().addPermanentWidget(bar)
+            self.statusBar().showMessage(f"Importing {path.name}…")
+        self.act_import.setEnabled(False)
+        edits_before = self.undo.index()
+        warnings: list[str] = []
+
+        def finish() -> None:
+            self.act_import.setEnabled(True)
+            if bar is not None:
+                self.statusBar().removeWidget(bar)
+                bar.deleteLater()
+                self.statusBar().clearMessage()
+
+        def done(scene: Scene) -> None:
+            finish()
+            # Edits made while it ran would be lost: ask again (the first ask was before).
+            if self.undo.index() != edits_before and not self.confirm_discard():
+                return
+            self.set_scene(scene, None, dirty=True)
+            note = f" ({len(warnings)} warning(s): {warnings[0]})" if warnings else ""
+            self.statusBar().showMessage(
+                f"Imported {len(scene)} lines from {path.name}{note}", 10000 if note else 6000)
+            if warnings:
+                QMessageBox.warning(self, "Imported, with warnings", "\n".join(warnings[:20]))
+
+        def failed(e: BaseException) -> None:
+            finish()
+            if isinstance(e, ImportError_):
+                QMessageBox.warning(self, "Cannot import", str(e))
+            elif isinstance(e, OSError):
+                QMessageBox.warning(self, "Cannot import", f"{path}: {e.strerror or e}.")
+            else:
+                raise e  # a bug: the crash handler reports it
+
+        op = self.runner.run(asyncio.to_thread(import_file, path, warnings),
+                             f"Import {path.name}").success(done).failure(failed).start()
+        self._import_task = op.task
+        return op.task
 
     def _on_autosave_timeout(self) -> None:
         if self.modified:
