@@ -130,3 +130,17 @@ def test_sandbox_audio_is_never_taken_for_paid_audio(
     assert cli.main(["export", str(path), "--to", str(out), "--sandbox", "--what", "mix"]) == 0
     assert any(out.iterdir())
 
+
+
+def test_the_rounding_is_learnt_from_the_balance() -> None:
+    from editor.engine.renderplan import Estimate, learn_rounding
+
+    scene = sceneio.loads(read_resource_text("samples/night-ferry.castline"), "s.castline")
+    sent = plan(scene, "lines", [0, 1, 2])
+    estimate = Estimate.of(sent)
+    assert estimate.low < estimate.high
+    assert learn_rounding(100.0, 100.0 - float(estimate.high), sent) == "per request"
+    assert learn_rounding(100.0, 100.0 - float(estimate.low), sent) == "exact"
+    assert learn_rounding(100.0, 90.0, sent) is None  # something else was spent meanwhile
+    assert learn_rounding(None, 90.0, sent) is None
+    assert learn_rounding(100.0, 100.0, []) is None

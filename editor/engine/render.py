@@ -27,6 +27,7 @@ from editor.engine.errors import (
     OutOfCredits,
     RateLimited,
     RequestRefused,
+    ServiceBusy,
     ServiceError,
     TaskFailed,
     UnknownTask,
@@ -37,7 +38,9 @@ from editor.engine.journal import Journal, service_id
 log = logging.getLogger(__name__)
 
 # Submit errors after which the service provably did not take (or charge) the request.
-NOT_CHARGED = (KeyRejected, OutOfCredits, RequestRefused, RateLimited, NetworkDown, InsecureURL)
+# SubmitUncertain (anything after the body may have been sent) is deliberately not here.
+NOT_CHARGED = (KeyRejected, OutOfCredits, RequestRefused, RateLimited, ServiceBusy, NetworkDown,
+               InsecureURL)
 
 
 @dataclass(slots=True)
@@ -49,6 +52,7 @@ class RenderOutcome:
     from_cache: int = 0
     cancelled: set[str] = field(default_factory=set)  # request keys cancelled one by one
     dropped: set[str] = field(default_factory=set)  # maybe-charged requests the writer let go
+    sent: set[str] = field(default_factory=set)  # request keys this run submitted (and paid)
 
     @property
     def ok(self) -> bool:
@@ -211,6 +215,7 @@ class RenderEngine:
                     # charged: the intent record stays, and no render sends it again
                     # without the writer's say.
                     outcome.submitted += 1
+                    outcome.sent.add(key)
                     resend = False
                     if submitted.audio is not None:
                         tmp = self.client.save_bytes(submitted.audio, self.cache.temp_dir())

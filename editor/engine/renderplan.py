@@ -181,3 +181,22 @@ def total_estimate(costs: CostTracker, mode: Mode | str) -> Estimate:
     if Mode(mode) is Mode.LINES:
         return Estimate(costs.lines_total, costs.lines_high, costs.lines_requests)
     return Estimate(costs.take_total, costs.take_high, costs.take_requests)
+
+
+def learn_rounding(before: float | None, after: float | None,
+                   sent: Sequence[PlannedRequest]) -> str | None:
+    """Which rounding the service applied, judged from the balance before and after a render
+    that sent ``sent`` (and nothing else): "exact", "per request" (each rounded up to a whole
+    credit), or None when it cannot be told (no balance, nothing sent, or neither fits)."""
+    if before is None or after is None or not sent:
+        return None
+    spent = Fraction(str(round(before - after, 6)))
+    estimate = Estimate.of(sent)
+    if estimate.low == estimate.high:
+        return None  # both roundings give the same figure: nothing to learn
+    tolerance = Fraction(1, 100)
+    if abs(spent - estimate.high) <= tolerance:
+        return "per request"
+    if abs(spent - estimate.low) <= tolerance:
+        return "exact"
+    return None

@@ -145,11 +145,21 @@ class CostPanel(QWidget):
         form.addRow("<b>Render now:</b>", self.render_now)
         form.addRow("Balance:", self.balance)
         form.addRow("After render:", self.after)
-        note = QLabel("Estimates: 1 credit minimum per request, 28 per 1,000 characters.")
+        self.note = note = QLabel()
         note.setWordWrap(True)
         note.setEnabled(False)
         form.addRow(note)
+        self.set_rounding("")
         self.balance_value: float | None = None
+
+    def set_rounding(self, rounding: str) -> None:
+        """What is known of the service's rounding ('' unknown, 'exact', 'per request')."""
+        learnt = {"exact": " Your balance showed the service charges exactly that.",
+                  "per request": " Your balance showed the service rounds each request up to "
+                  "a whole credit: expect the high figure."}.get(rounding, "")
+        self.note.setText("Estimates: at least 1 credit a request, 28 per 1,000 characters; "
+                          "the range's high end rounds each request up to a whole credit."
+                          + learnt)
 
     def show_figures(self, costs: CostTracker, selection: tuple[Fraction, Fraction] | None,
                      n_selected: int, total: Estimate, now: Estimate, mode: str, *,

@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.cast_panel.voice_requested.connect(self._on_cast_voice_requested)
         self.cast_panel.audition_requested.connect(self._on_cast_audition_requested)
         self.cost_panel = CostPanel()
+        self.cost_panel.set_rounding(str(self.settings.get("pricing/rounding")))
         self.queue_panel = QueuePanel(lambda i: self.scene.row_of(i))  # noqa: PLW0108 - scene changes
         self.queue_panel.cancel_requested.connect(self.cancel_render)
         self.queue_panel.cancel_item_requested.connect(self._on_queue_cancel_item_requested)
@@ -1213,6 +1214,13 @@ class MainWindow(QMainWindow):
             return None
         fresh = {r.key for r in requests} if force else set()
         cost = render_plan.cost
+        silent = [r + 1 for r in render_plan.locked_rows
+                  if self.book.status(self.scene.lines[r]).state is not LineState.READY]
+        if silent:
+            where = "the sandbox" if self.sandbox else "API in One"
+            self.statusBar().showMessage(
+                f"Locked line(s) {', '.join(map(str, silent[:10]))} have no audio from {where} "
+                "and are not rendered (Ctrl+L unlocks them).", 15000)
         budget = float(self.settings.get("render/budget"))
         if not self.sandbox and float(cost.high) > budget:
             answer = await self.prompter.ask(
@@ -1227,7 +1235,11 @@ class MainWindow(QMainWindow):
             self.save_recovery()
         session = await self.ensure_service()
         from editor.engine.render import RenderEngine
+        from editor.engine.renderplan import learn_rounding
 
+        if not self.sandbox and self.cost_panel.balance_value is None:
+            await self._refresh_balance()
+        balance_before = self.cost_panel.balance_value
         engine = RenderEngine(session.client, self.cache(), self.journal,
                               jobs=int(self.settings.get("render/jobs")))
         self.engine = engine
@@ -1251,6 +1263,12 @@ class MainWindow(QMainWindow):
                                     f"cache, {outcome.resumed} resumed.")
             self.statusBar().showMessage("Render finished.", 5000)
         await self._refresh_balance()
+        rounding = None if self.sandbox else learn_rounding(
+            balance_before, self.cost_panel.balance_value,
+            [r for r in requests if r.key in outcome.sent])
+        if rounding:
+            self.settings.set("pricing/rounding", rounding)
+            self.cost_panel.set_rounding(rounding)
         if then_play:
             self._play_line_id(then_play)
         return outcome

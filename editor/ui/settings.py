@@ -28,6 +28,8 @@ SETTINGS = {s.name: s for s in (
     Setting("render/mode", str, "lines", "lines: one request per line; take: lines sharing "
             "settings are sent together."),
     Setting("render/budget", float, 50.0, "Ask before a render that costs more credits than this."),
+    Setting("pricing/rounding", str, "", "How the service was seen to round a request's cost "
+            "(learnt from the balance before and after a render): '', 'exact' or 'per request'."),
     Setting("player/volume", int, 80, "Playback volume, 0-100."),
     Setting("export/folder", str, "", "Where the last export went."),
     Setting("export/what", str, "mix,srt,manifest", "What the export dialog writes."),
