@@ -60,6 +60,22 @@ class ServiceUnavailable(ServiceError):
                          "Try again in a few minutes.")
 
 
+class ServiceBusy(ServiceUnavailable):
+    """503 with ``Retry-After`` on a submit, still busy after every allowed wait.
+
+    The service said "not now" each time: it did not take the request, so nothing was charged.
+    """
+
+    def __init__(self, retry_after: float | None = None, detail: str = "") -> None:
+        self.retry_after = retry_after
+        ServiceError.__init__(
+            self, "The speech service is busy (HTTP 503) and asked Castline to come back later"
+            + (f": {detail}" if detail else "")
+            + ". It did not take the request, so nothing was charged; render again in a few "
+            "minutes.")
+        self.status = 503
+
+
 class TaskFailed(ServiceError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -72,13 +88,44 @@ class UnknownTask(ServiceError):
 
 
 class UnreadableAnswer(ServiceError):
-    def __init__(self, what: str, answer: str | bytes) -> None:
+    def __init__(self, what: str, answer: str | bytes = b"") -> None:
+        self.what = what
         if isinstance(answer, bytes):
             answer = answer.decode("utf-8", errors="replace")
-        quoted = " ".join(answer.split())
+        quoted = " ".join("".join(c for c in answer if c.isprintable() or c.isspace()).split())
         if len(quoted) > 300:
             quoted = quoted[:297] + "..."
-        super().__init__(f"The service's answer could not be read ({what}): «{quoted}»")
+        shown = f": «{quoted}»" if quoted else "."
+        super().__init__(f"The service's answer could not be read ({what}){shown}")
+
+
+def size_text(limit: int) -> str:
+    """``1048576`` -> ``"1 MB"`` (binary megabytes, as the limits are set)."""
+    mb = limit / (1024 * 1024)
+    return f"{mb:.0f} MB" if mb >= 1 else f"{max(1, limit // 1024)} KB"
+
+
+class AnswerTooLarge(ServiceError):
+    """An answer went past its size limit (counted after decompression); reading stopped."""
+
+    retryable = True
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.reason = f"The service sent an answer larger than {size_text(limit)}"
+        super().__init__(self.reason + "; Castline stopped reading it.")
+
+
+class AnswerTooSlow(ServiceError):
+    """An answer (or a task) did not come within its overall deadline."""
+
+    retryable = True
+
+    def __init__(self, detail: str = "") -> None:
+        self.detail = detail
+        self.reason = "The service took too long to answer"
+        extra = f" ({detail})" if detail else ""
+        super().__init__(self.reason + extra + "; Castline stopped waiting. Try again later.")
 
 
 class NetworkDown(ServiceError):
@@ -91,13 +138,23 @@ class NetworkDown(ServiceError):
 
 
 class SubmitUncertain(ServiceError):
-    """The submit may have reached the service (and been charged) but its answer was lost."""
+    """The submit was sent and may have been charged, but no usable answer came back.
 
-    def __init__(self, detail: str = "") -> None:
-        extra = f" ({detail})" if detail else ""
-        super().__init__("The connection broke after the request was sent" + extra +
-                         ", so it may already have been charged. Castline did not send it "
-                         "again; render the line again to retry.")
+    Never sent again on its own: the render journal keeps the request as *maybe charged*;
+    the window asks before sending it again, the CLI needs ``--resend-unknown``.
+    ``reason`` is the writer's sentence, ``detail`` the technical one, ``status`` the HTTP
+    status when there was one.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, status: int | None = None) -> None:
+        self.reason = reason
+        self.detail = redact(detail)
+        self.status = status
+        extra = f" ({self.detail})" if self.detail else ""
+        super().__init__(
+            f"{reason}{extra}. The request had already been sent, so it may have been charged. "
+            "Castline will not send it again on its own: the next render in the window asks "
+            "first, and 'castline render --resend-unknown' sends it again knowingly.")
 
 
 class BadAudio(ServiceError):
