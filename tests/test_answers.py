@@ -9,7 +9,7 @@ import pytest
 
 from editor.engine import answers
 from editor.engine.answers import Status
-from editor.engine.errors import UnreadableAnswer
+from editor.engine.errors import InsecureURL, UnreadableAnswer
 
 WORDS = {
     Status.WAITING: ["pending", "queued", "waiting", "submitted", "created"],
@@ -50,12 +50,23 @@ def test_audio_url_in_every_place(obj: dict) -> None:
     assert state.audio_url == AUDIO
 
 
-def test_base64_audio_and_data_urls() -> None:
+def test_base64_audio_in_its_own_field() -> None:
     blob = b"ID3" + bytes(range(256)) * 4
     enc = base64.b64encode(blob).decode()
     assert read({"status": "done", "audio_base64": enc}).audio_bytes == blob
-    assert read({"status": "done", "audio": "data:audio/mpeg;base64," + enc}).audio_bytes == blob
+    assert read({"status": "done", "audio": enc}).audio_bytes == blob
     assert read({"status": "done", "output": {"audio": enc}}).audio_bytes == blob
+
+
+@pytest.mark.parametrize("obj", [
+    {"audio": "data:audio/mpeg;base64,{enc}"}, {"audio_url": "data:audio/mpeg;base64,{enc}"},
+    {"audio_base64": "data:audio/mpeg;base64,{enc}"}, {"output": "Data:audio/wav,{enc}"},
+    {"result": [{"url": "  data:;base64,{enc}"}]}, {"data": {"output": {"file_url": "data:,x"}}},
+])
+def test_data_urls_are_refused_wherever_they_appear(obj: dict) -> None:
+    enc = base64.b64encode(b"ID3" + bytes(range(256)) * 4).decode()
+    with pytest.raises(InsecureURL, match="data: URL"):
+        read(json.loads(json.dumps(obj).replace("{enc}", enc)) | {"status": "done"})
 
 
 @pytest.mark.parametrize("obj", [{"task_id": "abc"}, {"taskId": "abc"}, {"id": "abc"},

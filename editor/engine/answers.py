@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from editor.engine.errors import UnreadableAnswer
+from editor.engine.errors import InsecureURL, UnreadableAnswer
 
 
 class Status(StrEnum):
@@ -161,9 +161,17 @@ def _looks_like_url(s: str) -> bool:
     return "://" in s[:16] or s.startswith("/")
 
 
+def _refuse_data_url(s: str) -> None:
+    """A ``data:`` URL is refused wherever it appears (README, CONTRACT §1: audio comes as an
+    https address or as base64 in a field of its own, never as an inline URL)."""
+    if s.lstrip()[:5].lower() == "data:":
+        shown = s.strip()[:32] + ("…" if len(s.strip()) > 32 else "")
+        raise InsecureURL(shown, "the service named its audio as a data: URL, which Castline "
+                          "does not accept (only an https address, or base64 audio in a field "
+                          "of its own)")
+
+
 def _decode_b64(s: str) -> bytes | None:
-    if s.startswith("data:"):
-        _, _, s = s.partition(",")
     if len(s) < 16:
         return None
     try:
@@ -176,7 +184,10 @@ def _decode_b64(s: str) -> bytes | None:
 
 
 def find_audio(payload: Any, depth: int = 0) -> tuple[str | None, bytes | None]:
-    """(audio URL, inline audio bytes): one of them, or (None, None)."""
+    """(audio URL, inline audio bytes): one of them, or (None, None).
+
+    Raises :class:`InsecureURL` for a ``data:`` URL met on the way.
+    """
     if depth > 4:
         return None, None
     if isinstance(payload, list):
@@ -186,7 +197,8 @@ def find_audio(payload: Any, depth: int = 0) -> tuple[str | None, bytes | None]:
                 return url, data
         return None, None
     if isinstance(payload, str):
-        if _looks_like_url(payload) and not payload.startswith("data:"):
+        _refuse_data_url(payload)
+        if _looks_like_url(payload):
             return payload, None
         data = _decode_b64(payload)
         return (None, data) if data else (None, None)
@@ -194,8 +206,10 @@ def find_audio(payload: Any, depth: int = 0) -> tuple[str | None, bytes | None]:
         return None, None
     for key in _URL_KEYS:
         v = payload.get(key)
-        if isinstance(v, str) and _looks_like_url(v) and not v.startswith("data:"):
-            return v, None
+        if isinstance(v, str):
+            _refuse_data_url(v)
+            if _looks_like_url(v):
+                return v, None
         if isinstance(v, dict | list):
             url, data = find_audio(v, depth + 1)
             if url or data:
@@ -203,6 +217,7 @@ def find_audio(payload: Any, depth: int = 0) -> tuple[str | None, bytes | None]:
     for key in _B64_KEYS:
         v = payload.get(key)
         if isinstance(v, str):
+            _refuse_data_url(v)
             data = _decode_b64(v)
             if data:
                 return None, data
