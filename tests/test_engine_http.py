@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -14,16 +16,18 @@ from editor.engine.errors import (
     BadAudio,
     InsecureURL,
     KeyRejected,
+    NetworkDown,
     OutOfCredits,
+    RateLimited,
     RequestRefused,
-    ServiceUnavailable,
+    ServiceBusy,
     SubmitUncertain,
     TaskFailed,
-    UnreadableAnswer,
 )
-from editor.engine.render import MayBeCharged, RenderOutcome, Stage
+from editor.engine.render import MayBeCharged, RenderOutcome, Resend, Stage
 from editor.engine.sandbox import AUDIO_SHAPES, Fault, Shape
 from tests.engine_helpers import FAST, Rig, requests_for, running_sandbox, small_scene
+from tests.test_hostile_answers import Answer, Exchange, HostileServer, as_json, whole
 
 
 async def render_one(tmp_path: Path, **sandbox: object) -> tuple[RenderOutcome, Rig]:
@@ -46,11 +50,16 @@ async def test_every_answer_shape_renders(tmp_path: Path, audio: str, wrap: bool
         rig = Rig(box, tmp_path)
         outcome = await rig.render(requests_for(small_scene(1)))
         await rig.aclose()
+        assert box.stats.tasks_created == 1
+        assert box.stats.auth_on_audio_host == 0
+        if audio == "data_url":  # the sandbox can still send one; it is refused, as documented
+            (error,) = outcome.errors.values()
+            assert isinstance(error, InsecureURL) and "data: URL" in str(error)
+            assert not outcome.paths
+            return
         assert outcome.ok, outcome.errors
         (path,) = outcome.paths.values()
         assert decode(path).seconds > 0.3
-        assert box.stats.tasks_created == 1
-        assert box.stats.auth_on_audio_host == 0
 
 
 @pytest.mark.parametrize("word", ALL_STATUS_WORDS)
@@ -102,8 +111,8 @@ async def test_render_survives_fault_with_one_submit(tmp_path: Path, phase: str,
 # Faults after which the request may have been charged: fail clearly, never re-send.
 @pytest.mark.parametrize(("kind", "error", "charged"), [
     ("drop", SubmitUncertain, 1), ("drop_before", SubmitUncertain, 0),
-    ("malformed", UnreadableAnswer, 1), ("html", UnreadableAnswer, 0),
-    ("500", ServiceUnavailable, 0), ("502", ServiceUnavailable, 0),
+    ("malformed", SubmitUncertain, 1), ("html", SubmitUncertain, 0),
+    ("500", SubmitUncertain, 0), ("502", SubmitUncertain, 0),
 ])
 async def test_submit_fault_that_may_have_charged_is_not_resent(
         tmp_path: Path, kind: str, error: type, charged: int) -> None:
@@ -118,9 +127,9 @@ async def test_submit_fault_that_may_have_charged_is_not_resent(
         # The next run asks before sending again; declining sends nothing.
         asked: list[object] = []
 
-        async def decline(request: object) -> bool:
-            asked.append(request)
-            return False
+        async def decline(requests: list[object]) -> Resend:
+            asked.extend(requests)
+            return Resend.WAIT
 
         rig.fresh_engine()
         again = await rig.render(requests_for(small_scene(1)), confirm_resend=decline)
@@ -347,3 +356,127 @@ async def test_polling_learns_how_long_tasks_take(tmp_path: Path) -> None:
         durations = list(client._durations)
         assert all(0.55 < d < 1.4 for d in durations)  # bracketing the real 0.6 s
         assert durations[-1] < durations[0]  # and closing in on it
+
+
+# --- The submit re-send rule (CONTRACT §1, issue 14), counted at a server on loopback --------
+
+def _first_then(n: int, first: Answer, then: Answer) -> Answer:
+    """``first`` for the first ``n`` requests, ``then`` after."""
+    seen = [0]
+
+    def answer(ex: Exchange) -> None:
+        seen[0] += 1
+        (first if seen[0] <= n else then)(ex)
+    return answer
+
+
+def _hang_up(ex: Exchange) -> None:
+    """Reads the whole request (body and all), then closes without a word."""
+
+
+def _silent(ex: Exchange) -> None:
+    """Reads the request, says nothing for longer than the client's read timeout."""
+    time.sleep(2.0)
+
+
+ERR = {"error": {"message": "Upstream worker error"}}
+TASK_OK = as_json({"task_id": "t1", "status": "pending"})
+ONE = {"model": "elevenlabs-v3", "dialogue": [{"text": "Hello there.", "voice": "Sarah"}]}
+
+# (case, what the server answers, the error the submit ends with, submits that arrived)
+RESEND_RULE = [
+    # may have been charged: exactly one submit, never re-sent
+    ("500", as_json(ERR, 500), SubmitUncertain, 1),
+    ("502", as_json(ERR, 502), SubmitUncertain, 1),
+    ("504", as_json(ERR, 504), SubmitUncertain, 1),
+    ("503 without Retry-After", as_json(ERR, 503), SubmitUncertain, 1),
+    ("503 with an unreadable Retry-After", as_json(ERR, 503, {"Retry-After": "soon"}),
+     SubmitUncertain, 1),
+    ("dropped after the body", _hang_up, SubmitUncertain, 1),
+    ("read timeout", _silent, SubmitUncertain, 1),
+    ("unreadable 2xx", whole(200, b"<html>Bad Gateway</html>", "text/html"), SubmitUncertain, 1),
+    ("2xx without a task id", as_json({"ok": True}), SubmitUncertain, 1),
+    ("redirect", whole(307, b"", extra={"Location": "/elsewhere"}), SubmitUncertain, 1),
+    ("unexpected 404", as_json({"error": "no route"}, 404), SubmitUncertain, 1),
+    # refused outright: not charged, not re-sent either (sending again cannot help)
+    ("401", as_json({"error": "Invalid API key"}, 401), KeyRejected, 1),
+    ("402", as_json({"error": "Insufficient credits"}, 402), OutOfCredits, 1),
+    ("422", as_json({"error": "bad voice", "field": "voice"}, 422), RequestRefused, 1),
+    # "not now": re-sent, up to the four attempts
+    ("429 every time", as_json(ERR, 429, {"Retry-After": "0"}), RateLimited, 4),
+    ("503 with Retry-After every time", as_json(ERR, 503, {"Retry-After": "0"}), ServiceBusy, 4),
+    ("429 once", _first_then(1, as_json(ERR, 429, {"Retry-After": "0"}), TASK_OK), None, 2),
+    ("503 with Retry-After twice",
+     _first_then(2, as_json(ERR, 503, {"Retry-After": "0.1"}), TASK_OK), None, 2 + 1),
+]
+
+
+@pytest.mark.parametrize(("case", "answer", "error", "arrived"), RESEND_RULE,
+                         ids=[c[0] for c in RESEND_RULE])
+async def test_submit_is_resent_only_when_it_provably_was_not_taken(
+        case: str, answer: Answer, error: type | None, arrived: int) -> None:
+    with HostileServer() as server:
+        server.routes[("POST", "/api/v1/audio/speech")] = answer
+        client = ServiceClient(server.url, "aio_resend_rule_0123456789", policy=FAST, timeout=0.5)
+        try:
+            if error is None:
+                assert (await client.submit(ONE)).task_id == "t1"
+            else:
+                with pytest.raises(error) as caught:
+                    await client.submit(ONE)
+        finally:
+            await client.aclose()
+        assert server.count("POST", "/api/v1/audio/speech") == arrived
+    if error is SubmitUncertain:
+        message = str(caught.value)
+        assert "may have been charged" in message and "--resend-unknown" in message
+        assert "render the line again" not in message and "\n" not in message
+        assert isinstance(caught.value, SubmitUncertain)
+        if case[:3].isdigit():
+            assert caught.value.status == int(case[:3])
+
+
+async def test_submit_that_never_left_is_sent_again() -> None:
+    refused = socket.socket()
+    refused.bind(("127.0.0.1", 0))
+    port = refused.getsockname()[1]
+    refused.close()  # nothing listens there: every connect is refused
+    client = ServiceClient(f"http://127.0.0.1:{port}", "aio_resend_rule_0123456789", policy=FAST)
+    try:
+        with pytest.raises(NetworkDown):
+            await client.submit(ONE, attempts=2)
+    finally:
+        await client.aclose()
+    assert client.requests_sent == 2  # re-sent: a refused connection carried no request
+
+
+@pytest.mark.parametrize(("answer", "charged"), [
+    (as_json(ERR, 503, {"Retry-After": "0"}), False),
+    (as_json(ERR, 429, {"Retry-After": "0"}), False),
+    (as_json({"error": "bad voice"}, 422), False),
+    (as_json(ERR, 503), True),
+    (as_json(ERR, 500), True),
+    (_hang_up, True),
+], ids=["503-retry-after", "429", "422", "503-bare", "500", "dropped"])
+async def test_render_keeps_only_maybe_charged_submits_in_the_journal(
+        tmp_path: Path, answer: Answer, charged: bool) -> None:
+    from editor.engine.cache import AudioCache
+    from editor.engine.journal import Journal
+    from editor.engine.render import NOT_CHARGED, RenderEngine
+
+    with HostileServer() as server:
+        server.routes[("POST", "/api/v1/audio/speech")] = answer
+        client = ServiceClient(server.url, "aio_resend_rule_0123456789", policy=FAST)
+        engine = RenderEngine(client, AudioCache(tmp_path / "cache"),
+                              Journal(tmp_path / "state" / "journal.jsonl"))
+        (request,) = requests_for(small_scene(1))
+        try:
+            outcome = await engine.run([request])
+        finally:
+            await client.aclose()
+    (error,) = outcome.errors.values()
+    assert isinstance(error, SubmitUncertain) is charged
+    assert isinstance(error, NOT_CHARGED) is not charged
+    entry = engine.journal.get(engine.service, request.key)
+    kept = entry is not None and entry.state == "intent"
+    assert kept is charged  # maybe charged: kept for the writer to decide; else forgotten
