@@ -41,7 +41,7 @@ def test_the_key_is_in_no_file_after_a_gui_session_and_cli_renders(
                                capture_output=True, text=True, timeout=120, check=False)
             assert p.returncode == 0, p.stderr
             assert key not in p.stdout + p.stderr
-        served = stats(url)
+        served = stats(url, key)
     finally:
         box.send_signal(signal.SIGINT)
         box.wait(timeout=10)

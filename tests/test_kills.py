@@ -102,7 +102,7 @@ def test_kill_9_during_a_render_at_a_random_moment(tmp_path: Path, isolated_dirs
         path, out, env, render = start_render(tmp_path, env, url, key, jobs=3)
         kill_after(render, rng.uniform(0.0, 3.5))
         scene = sceneio.load(path)
-        charged = int(stats(url)["tasks_created"])
+        charged = int(stats(url, key)["tasks_created"])
         cache = AudioCache(cache_dir)
         keys = [r.key for r in plan(scene)]
         cached = {k for k in keys if cache.get(k) is not None}
@@ -116,7 +116,7 @@ def test_kill_9_during_a_render_at_a_random_moment(tmp_path: Path, isolated_dirs
                                 str(out)], env=env, capture_output=True, text=True, timeout=120,
                                check=False)
         assert again.returncode == 0, again.stderr
-        final = stats(url)
+        final = stats(url, key)
         # Done and recorded requests cost nothing more; only the unsent (and the uncertain,
         # with a warning) are sent.
         assert final["tasks_created"] - charged == len(keys) - len(cached) - len(resumable)

@@ -113,8 +113,11 @@ def submitted(journal: Path) -> int:
         return 0
 
 
-def stats(url: str) -> dict[str, float]:
-    with urllib.request.urlopen(url + "/_sandbox/stats", timeout=5) as r:
+def stats(url: str, key: str) -> dict[str, float]:
+    """The sandbox's ledger; its control endpoints need its key."""
+    req = urllib.request.Request(url + "/_sandbox/stats",
+                                 headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
 
 
@@ -150,7 +153,7 @@ def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolate
         render.wait(timeout=10)
         recorded = submitted(journal)
         assert recorded >= want
-        charged = int(stats(url)["tasks_created"])
+        charged = int(stats(url, key)["tasks_created"])
         assert not out.exists()  # nothing that looks complete
 
         from editor.engine.journal import Journal
@@ -161,7 +164,7 @@ def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolate
                                check=False)
         # Every recorded request is resumed, not paid again. A request caught between its
         # intent and its task id may have been charged: it is not sent again unasked.
-        assert stats(url)["tasks_created"] == charged
+        assert stats(url, key)["tasks_created"] == charged
         if unknown:
             assert again.returncode != 0
             assert "may already have been charged" in again.stderr
@@ -171,7 +174,7 @@ def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolate
                                    text=True, timeout=120, check=False)
             assert "may be paid twice" in again.stderr
         assert again.returncode == 0, again.stderr
-        final = stats(url)
+        final = stats(url, key)
         assert final["tasks_created"] == charged + unknown
         assert recorded + unknown == 6
         assert "resumed" in again.stdout
@@ -213,12 +216,12 @@ def test_cli_never_resends_a_request_that_may_have_been_charged_unasked(
         assert "may already have been charged" in p.stderr
         assert "lines 1:" in p.stderr and "--resend-unknown" in p.stderr
         assert not (tmp_path / "o.wav").exists()
-        assert stats(url)["tasks_created"] == 9  # every other line, and not line 1
+        assert stats(url, key)["tasks_created"] == 9  # every other line, and not line 1
         p = subprocess.run([sys.executable, "-m", "editor", "render", str(sample_path), "-o",
                             str(tmp_path / "o.wav"), "--resend-unknown"], env=env,
                            capture_output=True, text=True, timeout=120, check=False)
         assert p.returncode == 0, p.stderr
-        assert stats(url)["tasks_created"] == 10
+        assert stats(url, key)["tasks_created"] == 10
     finally:
         box.send_signal(signal.SIGINT)
         box.wait(timeout=10)

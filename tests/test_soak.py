@@ -49,9 +49,10 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def configure(url: str, faults: list[dict[str, object]]) -> None:
+def configure(url: str, key: str, faults: list[dict[str, object]]) -> None:
     body = json.dumps({"faults": faults}).encode()
-    req = urllib.request.Request(url + "/_sandbox/config", data=body, method="POST")
+    req = urllib.request.Request(url + "/_sandbox/config", data=body, method="POST",
+                                 headers={"Authorization": f"Bearer {key}"})
     with urllib.request.urlopen(req, timeout=5) as r:
         assert json.loads(r.read())["ok"]
 
@@ -72,7 +73,7 @@ async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
                                    for i in range(PER_ROUND)])
             faults = [{"phase": p, "kind": k, "times": rng.randint(1, 4), "seconds": 0.1}
                       for p, k in rng.sample(FAULTS, 4)]
-            configure(url, faults)
+            configure(url, key, faults)
             requests = plan(scene)
             started = time.monotonic()
             outcome = await engine.run(requests)
@@ -92,7 +93,7 @@ async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
             assert not tasks, f"tasks left running: {tasks}"
             figures.append((n, wall, rss_mb(), open_fds(),
                             sum(1 for k in keys if engine.cache.get(k) is None)))
-        served = stats(url)
+        served = stats(url, key)
     finally:
         await client.aclose()
         box.send_signal(signal.SIGINT)

@@ -1,17 +1,24 @@
 """``castline sandbox``: the project's stand-in for API in One, over real HTTP.
 
-It speaks CONTRACT §1 on loopback: checks the key, keeps a credit ledger with
+It speaks CONTRACT §1 on loopback only: checks the key, keeps a credit ledger with
 the real price formula (402 when spent), finishes tasks after a set latency,
 and serves the audio from a second port (another origin, so tests can prove
 the key never reaches it). Switches make it answer in every documented shape
 and misbehave in every way a client must survive.
+
+Its control endpoints (``POST /_sandbox/config``, ``GET /_sandbox/stats``) need the same
+``Authorization: Bearer <key>`` as the API, so no other local user (or web page) can switch
+faults on or read the ledger under a running editor. Bodies are capped at 1 MB (413), and
+malformed requests get a 4xx from :mod:`editor.engine.httpserver`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import json
+import logging
 import secrets
 import shutil
 import time
@@ -25,6 +32,8 @@ from editor.core.pricing import request_cost
 from editor.engine.httpserver import HttpServer, Request, Response
 from editor.engine.voice import speak_dialogue
 
+log = logging.getLogger(__name__)
+MAX_REQUEST_BYTES = 1024 * 1024  # a submit or config body; more is 413 Payload Too Large
 PHASES = ("submit", "poll", "download", "task")
 KINDS = ("429", "500", "502", "503", "drop", "drop_before", "slow", "malformed", "html",
          "fail", "404", "truncated", "undecodable")
@@ -41,6 +50,11 @@ class Fault:
     seconds: float = 1.0  # Retry-After for 429/503, the stall for "slow"
 
     def __post_init__(self) -> None:
+        if isinstance(self.times, bool) or not isinstance(self.times, int):
+            raise TypeError("fault times must be a whole number (-1: every time)")
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, int | float) \
+                or not 0 <= self.seconds <= 3600:
+            raise ValueError("fault seconds must be a number from 0 to 3600")
         if self.phase not in PHASES:
             raise ValueError(f"fault phase must be one of {', '.join(PHASES)}")
         if self.kind not in KINDS:
@@ -131,8 +145,8 @@ class Sandbox:
         self._readings: dict[str, int] = {}
         self.audio: dict[str, bytes] = {}
         self.bodies: list[dict[str, Any]] = []
-        self._api = HttpServer(self._handle_api, host, port)
-        self._audio_host = HttpServer(self._handle_audio, host, audio_port)
+        self._api = HttpServer(self._handle_api, host, port, max_body=MAX_REQUEST_BYTES)
+        self._audio_host = HttpServer(self._handle_audio, host, audio_port, max_body=0)
         self._jobs: set[asyncio.Task[None]] = set()
         self._counter = 0
 
@@ -165,18 +179,36 @@ class Sandbox:
         return self._audio_host.url
 
     def configure(self, config: dict[str, Any]) -> None:
+        """Apply switches; raises ValueError (nothing changed) when any of them is wrong."""
+        try:
+            self._configure(config)
+        except (TypeError, AttributeError, ArithmeticError) as e:
+            raise ValueError(f"bad sandbox config: {e}") from None
+
+    def _configure(self, config: dict[str, Any]) -> None:
+        if not isinstance(config, dict):
+            raise TypeError("the config must be a JSON object")
+        faults, shape = self.faults, self.shape
+        latency, credits = self.latency, self.credits
+        audio_format = self.audio_format
         if "faults" in config:
-            self.faults = [Fault(**f) if isinstance(f, dict) else Fault.parse(f)
-                           for f in config["faults"]]
+            if not isinstance(config["faults"], list):
+                raise ValueError("faults must be a list")
+            faults = [Fault(**f) if isinstance(f, dict) else Fault.parse(f)
+                      for f in config["faults"]]
         if "shape" in config:
             s = config["shape"]
-            self.shape = Shape.parse(s) if isinstance(s, str) else Shape(**s)
+            shape = Shape.parse(s) if isinstance(s, str) else Shape(**s)
         if "latency" in config:
-            self.latency = float(config["latency"])
+            latency = float(config["latency"])
         if "credits" in config:
-            self.credits = Fraction(str(config["credits"]))
+            credits = Fraction(str(config["credits"]))
         if "audio_format" in config:
-            self.audio_format = str(config["audio_format"])
+            audio_format = str(config["audio_format"])
+            if audio_format not in ("mp3", "wav"):
+                raise ValueError("audio_format must be mp3 or wav")
+        self.faults, self.shape = faults, shape
+        self.latency, self.credits, self.audio_format = latency, credits, audio_format
 
     def _take_fault(self, phase: str) -> Fault | None:
         for fault in self.faults:
@@ -226,19 +258,30 @@ class Sandbox:
     def _authorised(self, request: Request) -> bool:
         if self.key in request.path or self.key in json.dumps(request.query):
             self.stats.key_in_url += 1
-        return request.headers.get("authorization", "") == f"Bearer {self.key}"
+        given = request.headers.get("authorization", "").encode("latin-1", "replace")
+        return hmac.compare_digest(given, f"Bearer {self.key}".encode("latin-1", "replace"))
+
+    async def _control(self, request: Request) -> Response:
+        """``/_sandbox/*``: the same key as the API, or 401 (and nothing changes)."""
+        if not self._authorised(request):
+            return self._error(401, "The sandbox's control endpoints need its key: "
+                               "Authorization: Bearer <key>")
+        if request.path == "/_sandbox/stats" and request.method == "GET":
+            return Response(200, json.dumps(self.snapshot()).encode(),
+                            {"Content-Type": "application/json"})
+        if request.path == "/_sandbox/config" and request.method == "POST":
+            try:
+                self.configure(json.loads(request.body or b"{}"))
+            except (ValueError, RecursionError) as e:
+                return self._error(400, str(e) if not isinstance(e, RecursionError)
+                                   else "the config is nested too deeply")
+            return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
+        return self._error(404, f"No route {request.method} {request.path}")
 
     async def _handle_api(self, request: Request) -> Response:
         path = request.path
-        if path == "/_sandbox/stats":
-            return Response(200, json.dumps(self.snapshot()).encode(),
-                            {"Content-Type": "application/json"})
-        if path == "/_sandbox/config" and request.method == "POST":
-            try:
-                self.configure(json.loads(request.body or b"{}"))
-            except (ValueError, TypeError) as e:
-                return Response(400, json.dumps({"error": str(e)}).encode())
-            return Response(200, b'{"ok": true}', {"Content-Type": "application/json"})
+        if path.startswith("/_sandbox/"):
+            return await self._control(request)
         if path == "/api/v1/audio/speech" and request.method == "POST":
             return await self._submit(request)
         if path.startswith("/api/v1/tasks/") and request.method == "GET":
@@ -291,7 +334,7 @@ class Sandbox:
             return self._error(401, "Invalid API key")
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._error(400, "The body is not valid JSON", field_name="body")
         problem = self._validate(body)
         if problem:
@@ -331,8 +374,14 @@ class Sandbox:
         # Like v3, the same request reads a little differently each time it is sent.
         said = json.dumps(task.body.get("dialogue"), sort_keys=True)
         self._readings[said] = reading = self._readings.get(said, -1) + 1
-        data = await speak_dialogue(task.body["dialogue"], task.body.get("language_code", "auto"),
-                                    self.audio_format, self.use_espeak, take=reading)
+        try:
+            data = await speak_dialogue(task.body["dialogue"],
+                                        task.body.get("language_code", "auto"),
+                                        self.audio_format, self.use_espeak, take=reading)
+        except Exception as e:  # the task fails with a reason; it never runs for ever
+            log.warning("sandbox synthesis failed: %s", e)
+            task.fail = task.fail or "Voice generation failed: the sandbox could not speak this"
+            data = b""
         name = f"{task.id}.{self.audio_format}"
         self.audio[name] = data
         task.audio_name = name
@@ -432,6 +481,8 @@ async def serve_forever(sandbox: Sandbox, announce: Any = print) -> None:
     await sandbox.start()
     announce(f"Castline sandbox: API on {sandbox.base_url}, audio on {sandbox.audio_base_url}")
     announce(f"Sandbox key: {sandbox.key}")
+    announce("Control (the same key): GET /_sandbox/stats, POST /_sandbox/config with "
+             "'Authorization: Bearer <key>'")
     announce(f"Use: APIINONE_BASE_URL={sandbox.base_url} APIINONE_API_KEY={sandbox.key} "
              "castline render SCENE -o out.wav")
     try:
