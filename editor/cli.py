@@ -424,7 +424,10 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
     finally:
         await session.aclose()
     try:
-        keep_takes(store, requests, outcome.paths, sandbox=args.sandbox)
+        from editor.engine.project import open_book
+
+        book = open_book(scene, store, sandbox=args.sandbox)
+        keep_takes(store, requests, outcome.paths, sandbox=args.sandbox, key_of=book.key_of)
     except TakeError as e:
         print(f"warning: {e}", file=sys.stderr)
 

@@ -129,3 +129,38 @@ def test_dropping_a_maybe_charged_request_sends_nothing_and_forgets_it(
             await window.shutdown()
 
     run(qloop, go(), timeout=120)
+
+
+def test_a_dialogue_group_with_a_deleted_line_is_never_exported_as_if_whole(
+        window: MainWindow, qloop: asyncio.AbstractEventLoop, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Until groups are cut into per-line takes, a group whose line is gone needs a new
+    render: the window shows its other lines as changed and export lists them as missing;
+    the command line refuses. Neither exports the audio of a line that is gone."""
+    from editor import cli
+    from editor.engine.export import plan_export
+    from editor.engine.project import resolver
+    from editor.engine.status import LineState
+
+    window.mode_combo.setCurrentIndex(window.mode_combo.findData("take"))
+    path = tmp_path / "group.castline"
+    assert window._save_to(path)  # the takes then live beside it, as a writer's would
+    task = window.start_render([0, 1, 2])
+    assert task is not None
+    outcome = run(qloop, task)
+    assert outcome is not None and outcome.ok
+    group = [ln.id for ln in window.scene.lines[:3]]
+    assert len({window.book.take(ln).id for ln in window.scene.lines[:3]}) == 1  # type: ignore[union-attr]
+    window.select_rows([1])
+    window.delete_rows()
+    for line_id in (group[0], group[2]):
+        state = window.book.status(window.scene.line_by_id(line_id)).state
+        assert state is LineState.CHANGED, state
+    layout = plan_export(window.scene, resolver(window.book))
+    assert {window.scene.lines[r].id for r in layout.missing} >= {group[0], group[2]}
+    # The same scene on disk, through the command line.
+    assert window.save()
+    capsys.readouterr()
+    status = cli.main(["export", str(path), "--to", str(tmp_path), "--sandbox"])
+    err = capsys.readouterr().err
+    assert status == 1 and "have no audio" in err

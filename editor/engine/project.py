@@ -11,20 +11,33 @@ from editor.core.scene import Line, Scene
 from editor.engine.cache import AudioCache
 from editor.engine.export import Resolve, Source
 from editor.engine.status import LineState, StatusBook
-from editor.engine.takes import Take, TakeStore
+from editor.engine.takes import KeyOf, Take, TakeStore
 
 log = logging.getLogger(__name__)
 
 
-def keep_take(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbox: bool) -> Take:
-    """Record a finished request as a take of its lines (and make it their active take)."""
+def keep_take(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbox: bool,
+              key_of: KeyOf | None = None) -> Take:
+    """Record a finished request as a take of its lines. It becomes a line's chosen take only
+    where the line has no chosen take that still speaks it (a render never replaces the
+    writer's choice); without ``key_of`` (nothing known of the scene now), everywhere."""
+
+    def activate(line_id: str) -> bool:
+        if key_of is None:
+            return True
+        current = store.active_id(line_id)
+        take = store.get(current) if current is not None else None
+        return take is None or take.sandbox != sandbox or not store.usable(take, key_of)
+
     return store.add(request.line_keys, dict(zip(request.line_ids, request.texts, strict=False)),
-                     request.body, request.key, audio, cost=float(request.cost), sandbox=sandbox)
+                     request.body, request.key, audio, cost=float(request.cost), sandbox=sandbox,
+                     activate=activate)
 
 
 def keep_takes(store: TakeStore, requests: Sequence[PlannedRequest], paths: Mapping[str, Path],
-               *, sandbox: bool) -> list[Take]:
-    return [keep_take(store, r, paths[r.key], sandbox=sandbox) for r in requests if r.key in paths]
+               *, sandbox: bool, key_of: KeyOf | None = None) -> list[Take]:
+    return [keep_take(store, r, paths[r.key], sandbox=sandbox, key_of=key_of)
+            for r in requests if r.key in paths]
 
 
 def resolver(book: StatusBook) -> Resolve:

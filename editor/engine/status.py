@@ -172,7 +172,11 @@ class StatusBook:
                 continue
             fp = self.fingerprint(line)
             if event.stage is Stage.READY and event.path is not None:
-                self._rendered[line_id] = (fp, event.path)
+                # A line's own request depends only on the line: its audio stays good while
+                # the line's fingerprint does. A dialogue request's audio also speaks its
+                # neighbours, so it is good only as a take (which checks every line it speaks).
+                if len(ids) == 1:
+                    self._rendered[line_id] = (fp, event.path)
                 self._live.pop(line_id, None)
             elif event.stage is Stage.FAILED:
                 self._live[line_id] = (fp, LineStatus(LineState.FAILED, error=str(event.error)))

@@ -29,6 +29,7 @@ edit brings the old take back without paying again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -40,7 +41,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Concatenate, ParamSpec, TypeVar
 
 from editor.engine.audiocheck import sniff_audio_suffix
 from editor.engine.projectfs import (
@@ -126,6 +127,20 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _exclusive(method: Callable[Concatenate[TakeStore, _P], _R]
+               ) -> Callable[Concatenate[TakeStore, _P], _R]:
+    """Run a writing method under the takes folder's cross-process lock."""
+    @functools.wraps(method)
+    def locked(self: TakeStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._writing():
+            return method(self, *args, **kwargs)
+    return locked
+
+
 KeyOf = Callable[[str], "str | None"]  # line id -> its current line key (None: gone or silent)
 
 
@@ -144,6 +159,7 @@ class TakeStore:
         self._offset = 0  # bytes of the index read so far
         self._torn_at: int | None = None  # where a torn last record starts, once seen
         self._files: dict[str, str] = {}  # audio file (casefolded) -> the take that owns it
+        self._write_depth = 0  # see _writing
         self.generation = 0  # bumped on every change, for callers' memos
         self.damaged_records = 0
         self.warnings: list[str] = []  # records the gate ignored, each said once, for the writer
@@ -167,6 +183,30 @@ class TakeStore:
         except OSError as e:
             raise self._error("Cannot read the takes of this scene", e) from None
         self._catch_up()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold this takes folder's cross-process lock while reading the latest records and
+        appending ours: the editor and ``castline render`` may add takes at once, and two
+        processes must never pick the same take id or interleave a record."""
+        if self._write_depth:
+            self._write_depth += 1
+            try:
+                yield
+            finally:
+                self._write_depth -= 1
+            return
+        from editor.engine import locks
+        from editor.engine.cache import default_state_dir
+
+        where = locks.lock_path(default_state_dir() / "locks", "takes",
+                                os.path.realpath(self.root))
+        with locks.held(where):
+            self._write_depth = 1
+            try:
+                yield
+            finally:
+                self._write_depth = 0
 
     @contextlib.contextmanager
     def _root(self, *, create: bool = False) -> Iterator[SafeDir]:
@@ -376,20 +416,24 @@ class TakeStore:
                             "again (it costs nothing).") from None
         self.generation += 1
 
+    @_exclusive
     def add(self, line_keys: dict[str, str], texts: dict[str, str], request: dict[str, Any],
-            request_key: str, audio: Path, *, cost: float, sandbox: bool) -> Take:
-        """Keep ``audio`` (copied or hard-linked in) as a new take of the lines, made their
-        active take.
+            request_key: str, audio: Path, *, cost: float, sandbox: bool,
+            activate: Callable[[str], bool] | None = None) -> Take:
+        """Keep ``audio`` (copied or hard-linked in) as a new take of the lines, made the
+        active take of each line for which ``activate`` answers True (default: all).
 
         The same audio already kept for the same lines is not kept twice: that take
-        is returned (and made active).
+        is returned (and made active where ``activate`` says).
         """
         self._catch_up()
+        chosen = [i for i in line_keys if activate is None or activate(i)]
         digest = file_sha256(audio)
         for take_id in self._by_line.get(next(iter(line_keys)), ()):
             take = self._takes[take_id]
             if take.sha256 == digest and take.lines == line_keys and take.id not in self._deleted:
-                self.set_active_many(list(line_keys), take.id)
+                if chosen:
+                    self.set_active_many(chosen, take.id)
                 return take
         with open(audio, "rb") as f:
             suffix = sniff_audio_suffix(f.read(16))
@@ -399,7 +443,7 @@ class TakeStore:
         take = Take(take_id, dict(line_keys), dict(texts), dict(request), request_key, rel,
                     digest, float(cost), time.time(), sandbox)
         records: list[dict[str, Any]] = [{"op": "add", "take": take.to_data()}]
-        records += [{"op": "active", "line": line_id, "take": take_id} for line_id in line_keys]
+        records += [{"op": "active", "line": line_id, "take": take_id} for line_id in chosen]
         self._append(records)
         for r in records:
             self._apply(r)
@@ -468,6 +512,7 @@ class TakeStore:
         """Choose the line's take (None: automatic); returns the previous choice."""
         return self.set_active_many([line_id], take_id)[0]
 
+    @_exclusive
     def set_active_many(self, line_ids: list[str], take_id: str | None) -> list[str | None]:
         self._catch_up()
         old = [self._active.get(i) for i in line_ids]
@@ -480,6 +525,7 @@ class TakeStore:
                 self._apply(r)
         return old
 
+    @_exclusive
     def delete(self, take_id: str) -> None:
         self._catch_up()
         if take_id in self._takes and take_id not in self._deleted:
@@ -487,6 +533,7 @@ class TakeStore:
             self._append([record])
             self._apply(record)
 
+    @_exclusive
     def restore(self, take_id: str) -> None:
         self._catch_up()
         if take_id in self._deleted:
@@ -496,6 +543,7 @@ class TakeStore:
 
     # --- whole folders ---------------------------------------------------------------------
 
+    @_exclusive
     def merge_from(self, other: TakeStore) -> dict[str, str]:
         """Take in every take of ``other`` (audio and choices); returns old id -> new id.
 
@@ -525,6 +573,7 @@ class TakeStore:
             self._append(records)
         return mapping
 
+    @_exclusive
     def purge_deleted(self) -> int:
         """Remove the audio of deleted takes and rewrite the index without them (and without
         damaged records, so they are reported once).

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.force_sandbox = sandbox
         self.runner = AsyncRunner(self)
         self.prompter: Prompter | ScriptedPrompter = Prompter(self)
+        self._fresh_keys: set[str] = set()  # requests of the running render sent as new takes
         self.player = Player(self)
         self.undo = QUndoStack(self)
         self.scene = Scene()
@@ -539,7 +540,11 @@ class MainWindow(QMainWindow):
         from editor.engine.project import keep_take
 
         try:
-            keep_take(self.takes, request, path, sandbox=self.sandbox)
+            # A render's take becomes a line's choice only where no chosen take speaks it now;
+            # a take the writer asked for ("New take") becomes the choice at once.
+            asked = request.key in self._fresh_keys
+            keep_take(self.takes, request, path, sandbox=self.sandbox,
+                      key_of=None if asked else self.book.key_of)
         except TakeError as e:
             self.statusBar().showMessage(str(e), 15000)
 
@@ -1213,6 +1218,7 @@ class MainWindow(QMainWindow):
                 self._play_line_id(then_play)
             return None
         fresh = {r.key for r in requests} if force else set()
+        self._fresh_keys = fresh
         cost = render_plan.cost
         silent = [r + 1 for r in render_plan.locked_rows
                   if self.book.status(self.scene.lines[r]).state is not LineState.READY]
