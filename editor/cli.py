@@ -339,11 +339,10 @@ def _service_name(sandbox: bool) -> str:
     and its requests are free, so it has none worth resuming)."""
     if sandbox:
         return ""
-    from editor.engine.client import DEFAULT_BASE_URL
     from editor.engine.journal import service_id
-    from editor.engine.keystore import ENV_BASE_URL
+    from editor.engine.service import resolve_target
 
-    return service_id(os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+    return service_id(resolve_target(False).url)
 
 
 def _plan(scene: Any, args: argparse.Namespace, book: Any, rows: Any = None) -> Any:
@@ -505,8 +504,10 @@ async def _render(scene: Any, render_plan: Any, args: argparse.Namespace, gap: i
     except (ExportError, ServiceError) as e:
         _fail(str(e))
     seconds = len(data) / rate
+    from editor.engine.service import resolve_target
+
     where = "the built-in sandbox (stand-in voices, no credits spent)" if args.sandbox else \
-        "API in One"
+        resolve_target(False).describe()
     free = len(render_plan.already)
     print(f"Wrote {args.output} ({seconds:.1f} s; {outcome.submitted} request(s) sent, "
           f"{outcome.from_cache} from cache, {outcome.resumed} resumed, {free} already in the "
