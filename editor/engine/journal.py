@@ -117,7 +117,7 @@ class Journal:
                      for e in self._open.values()]
             data = b"".join(lines)
             try:
-                write_atomic(self.path, data)  # TODO(private): 0600 once atomic.py has it
+                write_atomic(self.path, data, private=True)
             except OSError as e:
                 log.warning("could not compact the render journal: %s", e)
                 return
