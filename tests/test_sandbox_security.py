@@ -204,6 +204,21 @@ async def test_control_endpoints_refuse_a_caller_without_the_key() -> None:
         await box.close()
 
 
+async def test_audio_is_served_only_under_an_unguessable_name() -> None:
+    box = await open_box()
+    try:
+        async with httpx.AsyncClient(base_url=box.base_url, timeout=10) as client:
+            await say(client, box.key, "A private line of the script.")
+            (name,) = box.audio
+            assert re.fullmatch(r"task_\d{5}_[0-9a-f]{32}\.wav", name)  # 128 random bits
+            guess = re.sub(r"_[0-9a-f]{32}", "_" + "0" * 32, name)
+            for path in (f"/audio/{guess}", "/audio/", "/audio/../", "/audio/task_00001"):
+                r = await client.get(box.audio_base_url + path)
+                assert r.status_code == 404, path
+    finally:
+        await box.close()
+
+
 def test_the_cli_sandbox_announces_the_key_its_control_endpoints_need() -> None:
     proc, url, key = start_sandbox(subprocess_env(), "--latency", "0")
     try:

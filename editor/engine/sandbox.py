@@ -349,7 +349,10 @@ class Sandbox:
         self.stats.tasks_created += 1
         self.bodies.append(body)
         self._counter += 1
-        task = Task(f"task_{self._counter:05d}_{secrets.token_hex(4)}", body, cost, time.monotonic())
+        # The id names the audio on the audio host, which (like a CDN) takes no key: 128 random
+        # bits keep another local user from guessing a writer's lines out of it.
+        task = Task(f"task_{self._counter:05d}_{secrets.token_hex(16)}", body, cost,
+                    time.monotonic())
         task_fault = self._take_fault("task")
         if task_fault and task_fault.kind == "fail":
             task.fail = "Voice generation failed: the model could not synthesise this text"
