@@ -2,10 +2,10 @@
 
 Each attack is served by a small raw-socket server on 127.0.0.1 (it writes exactly the bytes
 it is told to: gzip bombs, one byte a second, a lying ``Content-Length``). The client runs in a
-child process, so its peak memory is its own (``os.wait4`` gives that child's ``ru_maxrss``),
-under an address-space limit so a regression fails the test instead of the machine. Every
-attack must end the way a writer can read: the child exits 0, the line's failure is one plain
-sentence, no traceback, no ``MemoryError``, in a bounded time.
+child process started by a small launcher, whose ``RUSAGE_CHILDREN`` ``ru_maxrss`` is the
+client's own peak memory, under an address-space limit so a regression fails the test instead
+of the machine. Every attack must end the way a writer can read: the child exits 0, the line's
+failure is one plain sentence, no traceback, no ``MemoryError``, in a bounded time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import socket
 import socketserver
 import subprocess
@@ -267,6 +266,25 @@ asyncio.run(main())
 """
 
 
+# The parent of the client is this small launcher, not pytest: a child's ru_maxrss starts from
+# its parent's resident size at fork (Linux keeps the pre-exec high-water mark), so measuring a
+# direct child of a big pytest process would report pytest's size, not the client's.
+LAUNCHER = r"""
+import json, resource, subprocess, sys
+
+child, args, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+try:
+    done = subprocess.run([sys.executable, "-c", child, args], capture_output=True,
+                          timeout=limit)
+    code, out, err = done.returncode, done.stdout, done.stderr
+except subprocess.TimeoutExpired as e:  # a hung client: killed, and the test fails
+    code, out, err = -9, e.stdout or b"", e.stderr or b""
+print(json.dumps({"returncode": code, "stdout": out.decode(errors="replace"),
+                  "stderr": err.decode(errors="replace"),
+                  "peak_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+
 @dataclass
 class Run:
     result: dict[str, Any]
@@ -282,37 +300,24 @@ class Run:
 def run_child(server: HostileServer, action: str, tmp_path: Path, *, request_deadline: float = 2.0,
               task_deadline: float = 4.0, download_deadline: float = 4.0,
               limit: float = 30.0) -> Run:
-    """Run the client in a child; its own peak memory comes from ``wait4`` on its pid."""
+    """Run the client in a grandchild; its peak memory is RUSAGE_CHILDREN of its launcher."""
     args = {"base": server.url, "key": KEY, "action": action, "audio": AUDIO,
             "dir": str(tmp_path / "downloads"), "as_limit": AS_LIMIT,
             "request_deadline": request_deadline, "task_deadline": task_deadline,
             "download_deadline": download_deadline}
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(args)], cwd=ROOT,
-                            env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    streams: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda n=name, f=f: streams.__setitem__(n, f.read()))
-               for name, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for reader in readers:
-        reader.start()
-    timer = threading.Timer(limit, proc.kill)  # a hung client fails the test, not the suite
-    timer.start()
-    try:
-        _pid, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    proc.stdout.close()
-    proc.stderr.close()
-    lines = streams["out"].decode(errors="replace").strip().splitlines()
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, CHILD, json.dumps(args), str(limit)],
+                          cwd=ROOT, env=subprocess_env(), capture_output=True, check=False,
+                          timeout=limit + 30)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    launched = json.loads(done.stdout)
+    lines = launched["stdout"].strip().splitlines()
     result = json.loads(lines[-1]) if lines else {}
-    return Run(result, usage.ru_maxrss / 1024, proc.returncode,
-               streams["err"].decode(errors="replace"))
+    return Run(result, launched["peak_kb"] / 1024, launched["returncode"], launched["stderr"])
 
 
 def assert_plain_failure(run: Run, error: str, words: str) -> None:
+    print(f"{run.result.get('error')} after {run.result.get('seconds', -1):.1f} s, peak "
+          f"{run.peak_mb:.0f} MB: {run.message}")  # the README's Security figures
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr and "MemoryError" not in run.stderr, run.stderr[-2000:]
     assert run.result.get("error") == error, run.result
