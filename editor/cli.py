@@ -403,13 +403,13 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
               f"{_rows_of(scene, render_plan.maybe_charged)} were sent once and their answer "
               f"was lost, so they may be paid twice ({render_plan.resend_cost.text()}).",
               file=sys.stderr)
-    if render_plan.to_send and not args.sandbox:
-        print(f"Sending {len(render_plan.to_send)} request(s): {render_plan.cost.text()}.",
-              file=sys.stderr)
-    try:
+    try:  # the key first: no "Sending…" for a render that cannot start
         session = await open_service(sandbox=args.sandbox)
     except (ServiceError, KeyStoreError) as e:
         _fail(str(e), EXIT_USAGE)
+    if render_plan.to_send and not args.sandbox:
+        print(f"Sending {len(render_plan.to_send)} request(s): {render_plan.cost.text()}.",
+              file=sys.stderr)
 
     async def resend(_unknown: Sequence[Any]) -> Any:
         return Resend.SEND if args.resend_unknown else Resend.WAIT
