@@ -72,3 +72,47 @@ print(before, after)
     assert out.returncode == 0, out.stderr[-2000:]
     before, after = map(int, out.stdout.split())
     assert after >= before - 100, (before, after)
+
+
+def _editor_imports(path: Path) -> tuple[set[str], set[str]]:
+    """(module-level, function-level) imports of ``editor.*`` in the file at ``path``."""
+    import ast
+
+    def names(node: ast.AST) -> set[str]:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("editor"):
+            return {node.module}
+        if isinstance(node, ast.Import):
+            return {a.name for a in node.names if a.name.startswith("editor")}
+        return set()
+
+    tree = ast.parse(path.read_text("utf-8"))
+    top = {n for node in tree.body for n in names(node)}  # TYPE_CHECKING blocks are not imports
+    inner = {n for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
+             for node in ast.walk(fn) for n in names(node)}
+    return top, inner
+
+
+def test_core_imports_in_one_direction_at_module_level() -> None:
+    """No circle dodged by importing inside a function: planner and pricing (and every other
+    core module) import each other only at module level, and the graph has no cycle."""
+    core = ROOT / "editor" / "core"
+    graph: dict[str, set[str]] = {}
+    for path in core.glob("*.py"):
+        name = f"editor.core.{path.stem}"
+        top, inner = _editor_imports(path)
+        assert not {m for m in inner if m.startswith("editor.core")}, (name, inner)
+        graph[name] = {m for m in top if m.startswith("editor.core.")}
+    assert "editor.core.pricing" not in graph["editor.core.planner"]
+    seen: dict[str, int] = {}
+
+    def visit(node: str, trail: tuple[str, ...]) -> None:
+        if seen.get(node) == 2:
+            return
+        assert seen.get(node) != 1, f"import cycle: {' -> '.join(trail + (node,))}"
+        seen[node] = 1
+        for nxt in graph.get(node, ()):
+            visit(nxt, trail + (node,))
+        seen[node] = 2
+
+    for name in graph:
+        visit(name, ())

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from editor.core.catalog import model
+from editor.core.catalog import model, request_cost
 from editor.core.planner import Mode, PlanError, plan
-from editor.core.pricing import CostTracker, format_credits, request_cost
+from editor.core.pricing import CostTracker, format_credits
 from editor.core.scene import Scene
 
 V3 = model("elevenlabs-v3")

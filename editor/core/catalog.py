@@ -25,6 +25,15 @@ class ModelInfo:
     max_chars: int
     max_voices: int
 
+    def request_cost(self, characters: int) -> Fraction:
+        """What one request of ``characters`` costs: the rate, but at least the minimum."""
+        return request_cost(characters, self)
+
+
+def request_cost(characters: int, info: ModelInfo) -> Fraction:
+    """The per-request price lives with the model's data: its minimum and its rate."""
+    return max(info.min_credits, info.credits_per_1000_chars * characters / 1000)
+
 
 @dataclass(frozen=True, slots=True)
 class Detent:

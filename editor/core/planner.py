@@ -11,13 +11,12 @@ import hashlib
 import itertools
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
-from editor.core.catalog import ModelInfo, model
-from editor.core.pricing import request_cost
+from editor.core.catalog import ModelInfo, model, request_cost
 from editor.core.scene import Line, Scene
 
 
@@ -37,11 +36,12 @@ class PlannedRequest:
     characters: int
     cost: Fraction
     texts: tuple[str, ...] = ()  # the writer's texts (the body holds the spoken ones)
+    hashed: str = field(default="", compare=False, repr=False)  # the key, computed once
 
     @property
     def key(self) -> str:
         """Cache key: hash of what decides the audio (model, voices, texts, settings)."""
-        return request_key(self.body)
+        return self.hashed or request_key(self.body)
 
     @property
     def line_keys(self) -> dict[str, str]:
@@ -87,7 +87,7 @@ def build_request(scene: Scene, lines: Sequence[Line], info: ModelInfo | None = 
         "language_code": scene.effective_language(lines[0]),
     }
     return PlannedRequest(tuple(ln.id for ln in lines), body, chars, request_cost(chars, info),
-                          tuple(ln.text for ln in lines))
+                          tuple(ln.text for ln in lines), request_key(body))
 
 
 def line_key(scene: Scene, line: Line) -> str:

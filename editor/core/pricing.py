@@ -18,15 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from editor.core.catalog import ModelInfo, model
+from editor.core.catalog import ModelInfo, model, request_cost
+from editor.core.planner import SpokenText, greedy_takes, plan, take_boundaries
+from editor.core.scene import LinesChanged, SceneChanged
 
 if TYPE_CHECKING:
-    from editor.core.planner import SpokenText
     from editor.core.scene import Event, Phase, Scene
-
-
-def request_cost(characters: int, info: ModelInfo) -> Fraction:
-    return max(info.min_credits, info.credits_per_1000_chars * characters / 1000)
 
 
 def rounded_up(cost: Fraction) -> Fraction:
@@ -99,8 +96,6 @@ class CostTracker:
 
     def selection_cost(self, rows: Iterable[int]) -> tuple[Fraction, Fraction]:
         """(lines mode, take mode) cost of rendering just these rows."""
-        from editor.core.planner import plan
-
         chosen = sorted(set(rows))
         by_line = sum((self._line_cost[r] for r in chosen), Fraction(0))
         try:
@@ -152,8 +147,6 @@ class CostTracker:
         return list(zip(self._take_starts, ends, self._take_cost, strict=True))
 
     def rebuild(self) -> None:
-        from editor.core.planner import take_boundaries
-
         n = len(self.scene.lines)
         self._line_cost = [self._cost_of_line(r) for r in range(n)]
         self._line_chars = [len(self._spoken(ln)) for ln in self.scene.lines]
@@ -169,8 +162,6 @@ class CostTracker:
         self.take_high = sum((rounded_up(c) for c in self._take_cost), Fraction(0))
 
     def _on_scene_changed(self, event: Event, phase: Phase) -> None:
-        from editor.core.scene import LinesChanged, SceneChanged
-
         if phase != "after":
             return
         if isinstance(event, SceneChanged) and event.fields <= {"title", "gap_ms", "pronunciations"}:
@@ -182,8 +173,6 @@ class CostTracker:
             self.rebuild()
 
     def _update_row(self, row: int) -> None:
-        from editor.core.planner import greedy_takes
-
         new = self._cost_of_line(row)
         self.lines_total += new - self._line_cost[row]
         self.lines_high += rounded_up(new) - rounded_up(self._line_cost[row])

@@ -27,8 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from editor.core.catalog import model as model_info
-from editor.core.catalog import models
-from editor.core.pricing import request_cost
+from editor.core.catalog import models, request_cost
 from editor.engine.httpserver import HttpServer, Request, Response
 from editor.engine.voice import speak_dialogue
 
