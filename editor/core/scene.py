@@ -222,6 +222,17 @@ class Scene:
         for line in self.lines:
             self.cast.setdefault(line.speaker, CastMember())
 
+    def snapshot(self) -> Scene:
+        """A copy of the scene as it is now, with no listeners, for reading elsewhere (a
+        render plan computed on a worker thread while the writer goes on typing). Line ids
+        are the same."""
+        from dataclasses import replace
+
+        return Scene(self.title, self.model, self.stability, self.language_code,
+                     {name: CastMember(m.voice, dict(m.extra)) for name, m in self.cast.items()},
+                     (replace(ln, extra=dict(ln.extra)) for ln in self.lines), dict(self.extra),
+                     self.gap_ms, dict(self.pronunciations))
+
     # --- listeners ---------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:

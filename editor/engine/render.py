@@ -194,7 +194,7 @@ class RenderEngine:
             # one's task (or its audio) instead of sending again.
             async with self.journal.claim(self.service, key) as entry:
                 if not fresh:
-                    path = self.cache.get(key)
+                    path = self.cache.get(key, fresh=True)  # another process may have it now
                     if path is not None:
                         outcome.from_cache += 1
                         return path, True

@@ -19,6 +19,7 @@ upper bound.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -117,6 +118,7 @@ def build_plan(scene: Scene, mode: Mode | str, book: StatusBook, rows: Sequence[
                  if book.status(ln).state is LineState.READY}
     if journal is not None:
         journal.refresh()
+    book.cache.refresh()  # one listing, then no file system call per line
     for r in requests:
         if not force and set(r.line_ids) <= ready:
             out.already.append(r)
@@ -141,6 +143,22 @@ def build_plan(scene: Scene, mode: Mode | str, book: StatusBook, rows: Sequence[
             if book.takes.resolve(line.id, key_of, sandbox=True) is not None:
                 out.sandbox_only_rows.append(row)
     return out
+
+
+async def build_plan_in_background(scene: Scene, mode: Mode | str, book: StatusBook,
+                                   rows: Sequence[int] | None = None, *, force: bool = False,
+                                   journal: Journal | None = None,
+                                   service: str = "") -> RenderPlan:
+    """:func:`build_plan` on a worker thread, over a snapshot of the scene: for an episode it
+    hashes thousands of requests and reads the cache's listing, which must not hold up the
+    window. The writer may go on typing meanwhile; the plan is of the scene as it was."""
+    snapshot = scene.snapshot()
+    shadow = StatusBook(snapshot, book.cache, book.takes, sandbox=book.sandbox)
+    try:
+        return await asyncio.to_thread(build_plan, snapshot, mode, shadow, rows, force=force,
+                                       journal=journal, service=service)
+    finally:
+        shadow.detach()
 
 
 def line_credits(scene: Scene, mode: Mode | str, rows: Sequence[int] | None = None

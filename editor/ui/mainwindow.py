@@ -48,8 +48,8 @@ from editor.engine.renderplan import Estimate
 from editor.engine.service import Target, resolve_target
 from editor.engine.status import LineState, StatusBook
 from editor.engine.takes import Take, TakeError, TakeStore, is_unsaved_takes, takes_dir_for
-from editor.ui import commands as cmd
-from editor.ui.delegates import (
+from editor.ui.scene import commands as cmd
+from editor.ui.scene.delegates import (
     ChoiceDelegate,
     LineDelegate,
     NumberDelegate,
@@ -60,10 +60,10 @@ from editor.ui.delegates import (
 )
 from editor.ui.docks import CastPanel, CostPanel, QueuePanel, TakesPanel
 from editor.ui.icons import icon
-from editor.ui.player import Player
+from editor.ui.playback.player import Player
 from editor.ui.prompter import Prompter, ScriptedPrompter
 from editor.ui.recovery import RecoveryFile
-from editor.ui.scenemodel import (
+from editor.ui.scene.model import (
     COL_CREDITS,
     COL_LANGUAGE,
     COL_LENGTH,
@@ -82,7 +82,7 @@ if TYPE_CHECKING:  # the network and audio stacks load on first use, not at star
     from editor.engine.export import ExportPlan, ExportResult
     from editor.engine.render import RenderEngine, RenderOutcome, Resend
     from editor.engine.service import ServiceSession
-    from editor.ui.exportdialog import ExportDialog, ExportOptions
+    from editor.ui.export.dialog import ExportDialog, ExportOptions
 
 log = logging.getLogger(__name__)
 SAMPLE = "samples/night-ferry.castline"
@@ -1193,13 +1193,13 @@ class MainWindow(QMainWindow):
     async def _render(self, rows: list[int] | None, force: bool,
                       then_play: str | None) -> RenderOutcome | None:
         from editor.engine.journal import service_id
-        from editor.engine.renderplan import build_plan
+        from editor.engine.renderplan import build_plan_in_background
 
         target = self.target()
         try:
-            render_plan = build_plan(self.scene, self.mode, self.book, rows, force=force,
-                                     journal=self.journal,
-                                     service="" if target.sandbox else service_id(target.url))
+            render_plan = await build_plan_in_background(
+                self.scene, self.mode, self.book, rows, force=force, journal=self.journal,
+                service="" if target.sandbox else service_id(target.url))
         except PlanError as e:
             QMessageBox.warning(self, "Cannot render", str(e))
             return None
@@ -1478,7 +1478,7 @@ class MainWindow(QMainWindow):
     # --- export -------------------------------------------------------------------------------------
 
     def export_dialog(self) -> None:
-        from editor.ui.exportdialog import ExportDialog
+        from editor.ui.export.dialog import ExportDialog
 
         if not self.scene.lines:
             return
@@ -1596,7 +1596,7 @@ class MainWindow(QMainWindow):
 
     async def export_to(self, out: Path, *, ask: bool = True) -> Path | None:
         """The scene mix alone, to one file (the quick path; the dialog does the rest)."""
-        from editor.ui.exportdialog import ExportOptions
+        from editor.ui.export.dialog import ExportOptions
 
         fmt = out.suffix.lower().lstrip(".")
         result = await self.export_files(ExportOptions(out.parent, ("mix",), fmt, "", out.stem),
@@ -1634,7 +1634,7 @@ class MainWindow(QMainWindow):
         self.refresh_takes_panel()
 
     def scene_settings_dialog(self) -> None:
-        from editor.ui.scenedialog import SceneSettingsDialog
+        from editor.ui.scene.dialog import SceneSettingsDialog
 
         dialog = SceneSettingsDialog(self.scene, int(self.settings.get("render/gap_ms")), self)
         dialog.accepted.connect(lambda: self._apply_scene_settings(dialog.changes()))
