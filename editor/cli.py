@@ -175,7 +175,7 @@ def _load_scene(path: Path) -> Any:
 def _cache(sandbox: bool = False) -> Any:
     from editor.engine.cache import AudioCache
 
-    return AudioCache(namespace="sandbox" if sandbox else None)
+    return AudioCache.for_service(sandbox)
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
@@ -270,6 +270,7 @@ class _Progress:
         self.total = total
         self.done: set[str] = set()
         self.failed: set[str] = set()
+        self._said: set[str] = set()
         self._last = 0.0
 
     def event(self, event: Any) -> None:
@@ -283,8 +284,12 @@ class _Progress:
                 print(f"ready  {key} ({how})", file=self.stream)
         elif event.stage is Stage.FAILED:
             self.failed.add(key)
-            if not self.tty:
-                print(f"failed {key}: {event.error}", file=self.stream)
+            if not self.tty:  # each distinct error once; the closing paragraph lists the lines
+                message = str(event.error)
+                said = message in self._said
+                self._said.add(message)
+                print(f"failed {key}" + (" (the same error)" if said else f": {message}"),
+                      file=self.stream)
         self.draw()
 
     def draw(self, final: bool = False) -> None:
@@ -328,10 +333,9 @@ def _takes(scene_path: Path) -> Any:
 
 
 def _journal() -> Any:
-    from editor.engine.cache import default_state_dir
-    from editor.engine.journal import Journal
+    from editor.engine.project import default_journal
 
-    return Journal(default_state_dir() / "journal.jsonl")
+    return default_journal()
 
 
 def _service_name(sandbox: bool) -> str:
@@ -354,11 +358,6 @@ def _plan(scene: Any, args: argparse.Namespace, book: Any, rows: Any = None) -> 
                           service=_service_name(args.sandbox))
     except PlanError as e:
         _fail(f"Cannot render. {e}", EXIT_USAGE)
-
-
-def _rows_of(scene: Any, requests: Sequence[Any]) -> str:
-    rows = sorted({scene.row_of(i) + 1 for r in requests for i in r.line_ids})
-    return ", ".join(map(str, rows[:12])) + (" …" if len(rows) > 12 else "")
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -388,9 +387,10 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
     each result as a take; fail with one paragraph naming every failed line."""
     from editor.engine.errors import ServiceError
     from editor.engine.keystore import KeyStoreError
-    from editor.engine.project import keep_takes
-    from editor.engine.render import RenderEngine, Resend
-    from editor.engine.service import open_service
+    from editor.engine.project import keep_takes, render_engine
+    from editor.engine.render import Resend
+    from editor.engine.report import failure_paragraph, request_rows, rows_text
+    from editor.engine.service import open_target, resolve_target
     from editor.engine.takes import TakeError
 
     requests = render_plan.requests
@@ -400,11 +400,11 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
         return RenderOutcome()
     if render_plan.maybe_charged and args.resend_unknown:
         print(f"Sending again, as --resend-unknown asks: lines "
-              f"{_rows_of(scene, render_plan.maybe_charged)} were sent once and their answer "
+              f"{rows_text(request_rows(scene, render_plan.maybe_charged))} were sent once and their answer "
               f"was lost, so they may be paid twice ({render_plan.resend_cost.text()}).",
               file=sys.stderr)
     try:  # the key first: no "Sending…" for a render that cannot start
-        session = await open_service(sandbox=args.sandbox)
+        session = await open_target(resolve_target(args.sandbox))
     except (ServiceError, KeyStoreError) as e:
         _fail(str(e), EXIT_USAGE)
     if render_plan.to_send and not args.sandbox:
@@ -415,8 +415,7 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
         return Resend.SEND if args.resend_unknown else Resend.WAIT
 
     try:
-        cache = _cache(args.sandbox)
-        engine = RenderEngine(session.client, cache, _journal(), jobs=args.jobs)
+        engine = render_engine(session.client, _cache(args.sandbox), jobs=args.jobs)
         progress = _Progress(len({r.key for r in requests}))
         outcome = await engine.run(requests, progress.event, confirm_resend=resend)
         progress.draw(final=True)
@@ -431,73 +430,23 @@ async def _render_requests(scene: Any, render_plan: Any, args: argparse.Namespac
         print(f"warning: {e}", file=sys.stderr)
 
     if not outcome.ok:
-        _fail(_failure_paragraph(scene, requests, outcome, what))
+        _fail(failure_paragraph(scene, requests, outcome.errors, len(outcome.paths), what))
     return outcome
-
-
-def _failure_paragraph(scene: Any, requests: Sequence[Any], outcome: Any, what: str) -> str:
-    """One paragraph: each distinct error once, with the lines it hit, and what to do."""
-    from editor.engine.errors import SubmitUncertain
-    from editor.engine.render import MayBeCharged
-
-    by_error: dict[str, list[Any]] = {}
-    unknown: list[Any] = []
-    for r in requests:
-        err = outcome.errors.get(r.key)
-        if err is None:
-            continue
-        if isinstance(err, MayBeCharged | SubmitUncertain):
-            unknown.append(r)
-        by_error.setdefault(str(err), []).append(r)
-    failed = sum(len(r.line_ids) for group in by_error.values() for r in group)
-    parts = [f"lines {_rows_of(scene, group)}: {message}" for message, group in by_error.items()]
-    text = (f"{failed} of {len(scene)} lines failed, so {what} was not written. "
-            + " ".join(parts))
-    if unknown:
-        text += (f" Lines {_rows_of(scene, unknown)} may already have been charged; "
-                 "'castline status' lists them. To send them again knowingly (it may pay "
-                 "twice), run the same command with --resend-unknown.")
-    kept = len(outcome.paths)
-    rest = [r for r in requests if r.key in outcome.errors and r not in unknown]
-    if rest:
-        text += (f" The {kept} request(s) that rendered are kept: run the same command again "
-                 "to pay only for the other failed lines.")
-    return text
-
-
-def _missing_message(scene: Any, rows: list[int]) -> str:
-    shown = ", ".join(str(r + 1) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
-    locked = [r for r in rows if scene.lines[r].locked]
-    note = (f" ({len(locked)} of them locked, which Castline never renders: unlock them or "
-            "choose a take)") if locked else ""
-    return f"{len(rows)} line(s) have no audio: {shown}{note}."
-
-
-def _sandbox_only_note(scene: Any, book: Any) -> str:
-    """Paid mode: lines that have only sandbox audio (which is never taken for paid audio)."""
-    if book.sandbox or book.takes is None:
-        return ""
-    rows = [i for i, ln in enumerate(scene.lines)
-            if book.takes.resolve(ln.id, book.key_of, sandbox=True) is not None
-            and book.take(ln) is None]
-    if not rows:
-        return ""
-    return (f" Lines {', '.join(str(r + 1) for r in rows[:10])} have only sandbox audio "
-            "(stand-in voices): add --sandbox to use it, or render them for real.")
 
 
 async def _render(scene: Any, render_plan: Any, args: argparse.Namespace, gap: int,
                   store: Any, book: Any) -> int:
     from editor.engine.audio import ExportError, write
     from editor.engine.errors import ServiceError
-    from editor.engine.export import assemble_mix, plan_export
-    from editor.engine.project import resolver
+    from editor.engine.export import assemble_mix
+    from editor.engine.project import export_layout
+    from editor.engine.report import missing_message
 
     outcome = await _render_requests(scene, render_plan, args, store, args.output.name)
     book.forget_cached()
-    layout = plan_export(scene, resolver(book))
+    layout = export_layout(scene, book)
     if layout.missing:
-        _fail(_missing_message(scene, layout.missing) + f" {args.output.name} was not written.")
+        _fail(missing_message(scene, layout.missing) + f" {args.output.name} was not written.")
     try:
         data, rate, _ = assemble_mix(scene, layout.clips, gap)
         write(args.output, data, rate)
@@ -559,7 +508,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if render_plan.maybe_charged:
         print("Maybe-charged lines were sent once and their answer was lost. 'castline render "
               "--resend-unknown' sends them again (it may pay twice); otherwise they are not sent.")
-    note = _sandbox_only_note(scene, book)
+    from editor.engine.report import sandbox_only_note
+
+    note = sandbox_only_note(scene, book)
     if note:
         print(note.strip())
     return EXIT_OK
@@ -570,8 +521,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from editor.engine.audio import ExportError
     from editor.engine.errors import ServiceError
-    from editor.engine.export import Exporter, plan_export
-    from editor.engine.project import open_book, resolver
+    from editor.engine.export import Exporter
+    from editor.engine.project import export_layout, missing_audio, open_book
+    from editor.engine.report import missing_message, sandbox_only_note
 
     scene = _load_scene(args.scene)
     what = [w.strip() for w in args.what.split(",") if w.strip()]
@@ -584,10 +536,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         _fail(f"The folder {args.folder} does not exist; create it first.", EXIT_USAGE)
     store = _takes(args.scene)
     book = open_book(scene, store, sandbox=args.sandbox)
-    layout = plan_export(scene, resolver(book))
-    if layout.missing:
-        render_plan = _plan(scene, args, book, layout.missing)
-        message = _missing_message(scene, layout.missing) + _sandbox_only_note(scene, book)
+    missing = missing_audio(scene, book, args.mode, journal=_journal(),
+                            service=_service_name(args.sandbox))
+    layout = missing.layout
+    if missing.rows:
+        render_plan = missing.render_plan or _plan(scene, args, book, missing.rows)
+        message = missing_message(scene, missing.rows) + sandbox_only_note(scene, book)
         if args.missing == "fail":
             _fail(f"{message} Rendering them costs {render_plan.cost.text()}: add --missing "
                   "render to render them first, or --missing skip to export without them.")
@@ -597,9 +551,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"Rendering first: {message} ({render_plan.cost.text()})", file=sys.stderr)
             asyncio.run(_render_requests(scene, render_plan, args, store, "the export"))
             book.forget_cached()
-            layout = plan_export(scene, resolver(book))
+            layout = export_layout(scene, book)
             if layout.missing:
-                print(f"Skipping: {_missing_message(scene, layout.missing)}", file=sys.stderr)
+                print(f"Skipping: {missing_message(scene, layout.missing)}", file=sys.stderr)
     try:
         exporter = Exporter(scene, layout, args.folder, what=what, fmt=args.format,
                             name=args.name, base=args.scene.stem, default_gap_ms=gap)

@@ -735,6 +735,20 @@ class ServiceClient:
 
     # --- account ---------------------------------------------------------------------------
 
+    async def reachable(self, timeout: float = 5.0) -> bool:
+        """Whether a connection to the API's origin can be opened now (nothing is sent)."""
+        host = self.base_url.host
+        port = self.base_url.port or (443 if self.base_url.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(timeout):
+                _reader, writer = await asyncio.open_connection(host, port)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
     async def balance(self) -> float | None:
         """The credit balance, or None when the service does not offer one."""
         paths = [self._balance_path] if self._balance_path else list(BALANCE_PATHS)

@@ -129,12 +129,14 @@ class AnswerTooSlow(ServiceError):
 
 
 class NetworkDown(ServiceError):
+    """The request never left this computer (no connection): not charged."""
+
     retryable = True
 
     def __init__(self, detail: str = "") -> None:
-        extra = f" ({detail})" if detail else ""
-        super().__init__("Cannot reach the speech service" + extra +
-                         ". Check the internet connection and try again.")
+        self.detail = redact(detail)  # the technical reason, for "Details"
+        super().__init__("Can't reach the speech service. Check the internet connection; "
+                         "nothing was sent or charged.")
 
 
 class SubmitUncertain(ServiceError):

@@ -11,6 +11,7 @@ from editor.core.planner import PlannedRequest
 
 class Stage(StrEnum):
     QUEUED = "queued"
+    PAUSED = "paused"  # waiting for the network to come back (nothing was sent)
     SUBMITTING = "submitting"
     WAITING = "waiting"
     RUNNING = "running"

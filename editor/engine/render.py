@@ -19,7 +19,7 @@ from pathlib import Path
 from editor.core.planner import PlannedRequest
 from editor.engine.answers import TaskState
 from editor.engine.cache import AudioCache
-from editor.engine.client import ServiceClient
+from editor.engine.client import ServiceClient, Submitted
 from editor.engine.errors import (
     InsecureURL,
     KeyRejected,
@@ -83,13 +83,86 @@ class MayBeCharged(ServiceError):
 
 class RenderEngine:
     def __init__(self, client: ServiceClient, cache: AudioCache, journal: Journal,
-                 jobs: int = 4) -> None:
+                 jobs: int = 4, *, pause_when_offline: bool = False,
+                 on_offline: Callable[[NetworkDown | None], None] | None = None) -> None:
+        """``pause_when_offline`` (the window): when the service cannot be reached, requests
+        wait (nothing was sent) and the engine tries again on its own, telling ``on_offline``
+        once when it goes offline (the error) and once when it is back (None). Without it
+        (the command line) the first connect failure fails every request not yet sent, at once,
+        with that one error."""
         self.client = client
         self.cache = cache
         self.journal = journal
         self.jobs = max(1, jobs)
         self.service = service_id(client.base_url)
+        self.pause_when_offline = pause_when_offline
+        self.on_offline = on_offline
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._online = asyncio.Event()
+        self._online.set()
+        self._down: NetworkDown | None = None
+        self._prober: asyncio.Task[None] | None = None
+
+    @property
+    def offline(self) -> NetworkDown | None:
+        return self._down
+
+    def retry_now(self) -> None:
+        """The writer pressed Retry: try the network again at once."""
+        if self._down is not None:
+            self._back_online()
+
+    def _went_offline(self, error: NetworkDown) -> None:
+        if self._down is not None:
+            return
+        self._down = error
+        self._online.clear()
+        log.warning("the service cannot be reached: %s", error.detail)
+        if self.on_offline is not None:
+            self.on_offline(error)
+        if self.pause_when_offline:
+            self._prober = asyncio.create_task(self._probe())
+
+    def _back_online(self) -> None:
+        self._down = None
+        self._online.set()
+        if self._prober is not None and self._prober is not asyncio.current_task():
+            self._prober.cancel()
+        self._prober = None
+        if self.on_offline is not None:
+            self.on_offline(None)
+
+    async def _probe(self) -> None:
+        delay = 2.0
+        while self._down is not None:
+            await asyncio.sleep(delay)
+            if await self.client.reachable():
+                self._back_online()
+                return
+            delay = min(delay * 1.5, 15.0)
+
+    async def _submit(self, request: PlannedRequest, emit: EventSink) -> Submitted:
+        """Submit once the network is there; a connect failure sent nothing, so the request
+        waits (window) or fails at once like every other unsent one (command line)."""
+        key = request.key
+        while True:
+            if self._down is not None:
+                if not self.pause_when_offline:
+                    raise self._down
+                emit(RenderEvent(request, Stage.PAUSED))
+                await self._online.wait()
+            emit(RenderEvent(request, Stage.SUBMITTING))
+            self.journal.intent(self.service, key)
+            try:
+                return await self.client.submit(request.body, attempts=2)  # ~1 s to tell
+            except NetworkDown as e:
+                self.journal.clear(self.service, key)  # it never left
+                self._went_offline(e)
+                if not self.pause_when_offline:
+                    raise
+            except NOT_CHARGED:
+                self.journal.clear(self.service, key)  # refused: not charged
+                raise
 
     def cancel(self, key: str) -> bool:
         """Cancel one request of the running render (the others go on)."""
@@ -179,6 +252,9 @@ class RenderEngine:
                     self._running[key] = tg.create_task(one(group))
         finally:
             self._running.clear()
+            if self._prober is not None:
+                self._prober.cancel()
+                self._prober = None
         return outcome
 
     async def _render(self, request: PlannedRequest, emit: EventSink, outcome: RenderOutcome,
@@ -204,13 +280,7 @@ class RenderEngine:
                 elif entry is not None and entry.state == "intent" and not resend:
                     raise MayBeCharged
                 else:
-                    emit(RenderEvent(request, Stage.SUBMITTING))
-                    self.journal.intent(self.service, key)
-                    try:
-                        submitted = await self.client.submit(request.body)
-                    except NOT_CHARGED:
-                        self.journal.clear(self.service, key)  # refused, or it never left
-                        raise
+                    submitted = await self._submit(request, emit)
                     # Anything else (a lost or unreadable answer, a 5xx) may have been
                     # charged: the intent record stays, and no render sends it again
                     # without the writer's say.

@@ -41,7 +41,8 @@ class LineStatus:
     take: Take | None = None  # the take that speaks the line (None: cached audio, or none)
 
 
-_LIVE = {Stage.QUEUED: LineState.QUEUED, Stage.SUBMITTING: LineState.RENDERING,
+_LIVE = {Stage.QUEUED: LineState.QUEUED, Stage.PAUSED: LineState.QUEUED,
+         Stage.SUBMITTING: LineState.RENDERING,
          Stage.WAITING: LineState.RENDERING, Stage.RUNNING: LineState.RENDERING,
          Stage.DOWNLOADING: LineState.RENDERING}
 
