@@ -132,3 +132,23 @@ def test_the_log_file_is_private(tmp_path: Path, umask: int) -> None:
         sys.excepthook = hook
     assert mode(logs / "castline.log") == 0o600
     assert mode(logs) == 0o700
+
+
+async def test_rendered_takes_follow_the_umask_so_a_co_writer_can_play_them(
+        tmp_path: Path, umask: int) -> None:
+    """A take is hard-linked from the cache: the audio the client saves must not be 0600."""
+    from editor.engine.project import keep_takes
+    from editor.engine.takes import TakeStore
+    from tests.engine_helpers import Rig, requests_for, running_sandbox, small_scene
+
+    async with running_sandbox() as box:
+        rig = Rig(box, tmp_path)
+        requests = requests_for(small_scene(2))
+        outcome = await rig.render(requests)
+        await rig.aclose()
+    store = TakeStore(tmp_path / "Scene.takes")
+    takes = keep_takes(store, requests, outcome.paths, sandbox=True)  # type: ignore[attr-defined]
+    assert takes
+    for take in takes:
+        path = store.path(take)
+        assert path is not None and mode(path) == 0o666 & ~umask, oct(mode(path))

@@ -27,7 +27,6 @@ import math
 import os
 import random
 import statistics
-import tempfile
 import time
 import zlib
 from collections import deque
@@ -41,6 +40,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from editor import __version__
+from editor.core.atomic import create_temp
 from editor.engine import answers
 from editor.engine.answers import Status, TaskState
 from editor.engine.audiocheck import check_audio_file
@@ -693,7 +693,9 @@ class ServiceClient:
             raise BadAudio(f"the file is {size_text(declared)}, over the {size_text(cap)} limit")
         raw_declared = response.headers.get("content-length", "")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=dest_dir)
+        # Follows the umask: a take hard-linked from the cache is a project file a co-writer
+        # should be able to play.
+        fd, name = create_temp(dest_dir, ".download-", ".part")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -721,7 +723,7 @@ class ServiceClient:
         if len(data) > self.max_audio_bytes:
             raise BadAudio("the inline audio is over the size limit")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".inline-", suffix=".part", dir=dest_dir)
+        fd, name = create_temp(dest_dir, ".inline-", ".part")
         path = Path(name)
         try:
             with os.fdopen(fd, "wb") as f:
