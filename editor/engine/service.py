@@ -114,6 +114,7 @@ async def open_service(*, sandbox: bool = False, base_url: str | None = None,
     from editor.engine.sandbox import Sandbox
 
     if sandbox:
+        latency = float(os.environ.get("CASTLINE_SANDBOX_LATENCY", latency))  # benchmarks
         box = await Sandbox(latency=latency).start()
         return ServiceSession(ServiceClient(box.base_url, box.key), box)
     url = base_url or resolve_target(False).url
