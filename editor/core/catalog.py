@@ -52,6 +52,11 @@ def _read_json(name: str) -> Any:
     return json.loads(resources.files("editor.resources").joinpath(name).read_text("utf-8"))
 
 
+def read_resource_json(name: str) -> Any:
+    """A JSON file under ``resources/`` (the voice library reads ``voices.json`` this way)."""
+    return _read_json(name)
+
+
 def read_resource_text(name: str) -> str:
     """The text of a file under ``resources/`` (``samples/x.castline`` and the like)."""
     node = resources.files("editor.resources")
@@ -119,7 +124,12 @@ def language_names() -> dict[str, str]:
 
 @cache
 def voices() -> tuple[str, ...]:
-    return tuple(_read_json("voices.json")["voices"])
+    """Premade voice names, current ones first, each once: suggestions for the voice field.
+    The whole library (ids, gender, age, accent, sources) is :mod:`editor.core.voices`."""
+    entries = _read_json("voices.json")["voices"]
+    ordered = sorted(entries, key=lambda v: (v.get("category", "default") != "default",
+                                             str(v["name"]).casefold()))
+    return tuple(dict.fromkeys(str(v["name"]) for v in ordered))
 
 
 @cache
