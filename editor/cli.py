@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resend-unknown", action="store_true",
                    help="send again the requests whose answer was lost after they were sent "
                    "(they may already have been charged: this may pay for them twice)")
+    r.add_argument("--force", action="store_true",
+                   help="render even when the check before sending finds problems (characters "
+                   "with no voice, unknown voices or tags, empty lines...); without it they "
+                   "are listed and nothing is sent (exit 1)")
 
     st = sub.add_parser("status", help="which lines are rendered, pending or maybe charged",
                         description="Per line of SCENE: rendered (a usable take or cached "
@@ -105,6 +109,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--resend-unknown", action="store_true",
                    help="with --missing render: send again requests whose answer was lost "
                    "(they may already have been charged)")
+    e.add_argument("--force", action="store_true",
+                   help="with --missing render: render even when the check before sending "
+                   "finds problems in those lines (without it they are listed, exit 1)")
 
     c = sub.add_parser("cost", help="estimate a render's credits in both modes",
                        description="The credit estimate for both modes, and what the cache "
@@ -373,6 +380,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     out_dir = args.output.parent if str(args.output.parent) else Path(".")
     if not out_dir.is_dir():
         _fail(f"The folder {out_dir} does not exist.", EXIT_USAGE)
+    from editor.engine.precheck import check, report
+
+    # The check before paying (sandbox too); a scene with nothing to say gets its own message.
+    if any(ln.text.strip() and not ln.locked for ln in scene.lines):
+        problems = check(scene, mode=args.mode)
+        if problems and not args.force:
+            _fail(report(problems))
+        for p in problems:
+            print(f"warning (rendering anyway, --force): {p.line()}", file=sys.stderr)
     store = _takes(args.scene)
     book = open_book(scene, store, sandbox=args.sandbox)
     render_plan = _plan(scene, args, book)
@@ -540,6 +556,14 @@ def cmd_export(args: argparse.Namespace) -> int:
                             service=_service_name(args.sandbox))
     layout = missing.layout
     if missing.rows:
+        if args.missing == "render":  # the check before paying, on the lines it would send
+            from editor.engine.precheck import check, report
+
+            problems = check(scene, missing.rows, mode=args.mode)
+            if problems and not args.force:
+                _fail(report(problems))
+            for p in problems:
+                print(f"warning (rendering anyway, --force): {p.line()}", file=sys.stderr)
         render_plan = missing.render_plan or _plan(scene, args, book, missing.rows)
         message = missing_message(scene, missing.rows) + sandbox_only_note(scene, book)
         if args.missing == "fail":
