@@ -13,9 +13,34 @@ VERSION=$("$PY" -c 'import editor; print(editor.__version__)')
 ARCH=$(dpkg --print-architecture 2>/dev/null || uname -m)
 ID=one.castline.Castline
 
+# What the system must supply (check_deps.py fails the build when a library the binaries need
+# is neither in the tree nor here). Qt's xcb and wayland platforms, GL/EGL, fonts, GLib, D-Bus,
+# PulseAudio (QtMultimedia), Kerberos and brotli (QtNetwork, linked by QtMultimedia), libdrm
+# (Qt's FFmpeg), the C/C++ runtimes, OpenSSL 3 and the compression libraries Python's modules use.
+DEPENDS="libc6 (>= 2.34), libgcc-s1, libstdc++6, zlib1g, libzstd1, libbz2-1.0, liblzma5, \
+libglib2.0-0, libdbus-1-3, libfontconfig1, libfreetype6, libegl1, libgl1, libdrm2, \
+libx11-6, libx11-xcb1, libxext6, libxrandr2, libxkbcommon0, libxkbcommon-x11-0, libxcb1, \
+libxcb-cursor0, libxcb-glx0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, \
+libxcb-render0, libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-util1, \
+libxcb-xfixes0, libxcb-xkb1, libwayland-client0, libwayland-cursor0, libwayland-egl1, \
+libgssapi-krb5-2, libbrotli1, libpulse0, libssl3"
+# GTK 3: Qt's GTK theme (native file dialogs, colours) loads only when it is installed.
+RECOMMENDS="espeak-ng, gnome-keyring | kwalletmanager, libgtk-3-0"
+
+START=$(date +%s)
 "$PY" packaging/make_icons.py
 "$PY" -m PyInstaller --noconfirm --log-level WARN --distpath build/dist --workpath build/work \
   packaging/castline.spec
+TREE=build/dist/castline
+mb() { du -sm "$1" | cut -f1; }
+echo "frozen: $(mb $TREE) MB"
+# Symbols out of what is safe to strip; every LOAD segment checked (packaging/linux/strip_tree.py).
+"$PY" packaging/linux/strip_tree.py "$TREE"
+echo "stripped: $(mb $TREE) MB"
+# ICU data Qt never reads, cut only if every ICU-backed Qt answer stays identical.
+"$PY" packaging/linux/trim_icu.py "$TREE" --python "$PY"
+echo "ICU trimmed: $(mb $TREE) MB"
+"$PY" packaging/linux/check_deps.py "$TREE" --depends "$DEPENDS" --recommends "$RECOMMENDS"
 
 # .tar.gz: the frozen folder as it is.
 tar -C build/dist -czf "build/castline-$VERSION-linux-$ARCH.tar.gz" castline
@@ -44,8 +69,8 @@ Section: sound
 Priority: optional
 Architecture: $ARCH
 Installed-Size: $SIZE_KB
-Depends: libc6 (>= 2.34), libegl1, libgl1, libfontconfig1, libglib2.0-0, libdbus-1-3, libxkbcommon0, libxkbcommon-x11-0, libxcb-cursor0, libxcb-icccm4, libxcb-keysyms1, libxcb-image0, libxcb-randr0, libxcb-render-util0, libxcb-shape0, libxcb-xfixes0, libxcb-xkb1, libx11-xcb1, libpulse0
-Recommends: espeak-ng, gnome-keyring | kwalletmanager
+Depends: $DEPENDS
+Recommends: $RECOMMENDS
 Maintainer: Castline <castline@users.noreply.github.com>
 Homepage: https://apiin.one
 Description: dialogue editor that speaks scenes with ElevenLabs v3
@@ -64,5 +89,7 @@ POSTINST
 cp "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/postrm"
 chmod 755 "$STAGE/DEBIAN/postinst" "$STAGE/DEBIAN/postrm"
 DEB="build/castline_${VERSION}_${ARCH}.deb"
-dpkg-deb --root-owner-group -Zzstd -b "$STAGE" "$DEB" >/dev/null
-echo "Built $DEB ($(du -h "$DEB" | cut -f1), installed $((SIZE_KB / 1024)) MB) and build/castline-$VERSION-linux-$ARCH.tar.gz"
+# zstd -19: well under half the default level's size. Read by dpkg on Debian 12 and Ubuntu 21.10+
+# (older ones lack glibc 2.34, which the app needs anyway).
+dpkg-deb --root-owner-group -Zzstd -z19 -b "$STAGE" "$DEB" >/dev/null
+echo "Built $DEB ($(du -h "$DEB" | cut -f1), installed $((SIZE_KB / 1024)) MB) and build/castline-$VERSION-linux-$ARCH.tar.gz in $(( $(date +%s) - START )) s"
