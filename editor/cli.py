@@ -119,12 +119,52 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("scene", type=Path)
     c.add_argument("--json", action="store_true", help="machine-readable output")
 
-    i = sub.add_parser("import", help="make a scene from Fountain, plain text or CSV",
-                       description="Import SRC (.fountain, .txt with 'NAME: line', or .csv with "
-                       "speaker,text[,stability,language]) into a new scene file.")
+    i = sub.add_parser(
+        "import", help="make scenes from Fountain, Final Draft, plain text, CSV or TSV",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Import SRC (.fountain, .fdx, .txt with 'NAME: line', .csv or .tsv/.tab) "
+        "into a new scene file.\n\n"
+        "Spreadsheets: the delimiter (, ; TAB |) and a header row are recognised, and columns "
+        "are matched by their headers (Character/Name/Speaker -> speaker, Dialogue/Line/Text "
+        "-> text, ID/Identifier -> id, Emotion/Direction -> emotion, Notes/Comment -> notes, "
+        "Scene -> scene, Language -> language); other columns are kept on each line. With no "
+        "speaker column, 'Ship: Hey.' in the text is spoken by Ship.\n\n"
+        "--scenes split writes one file per scene heading (or per value of the scene "
+        "column) beside SCENE, numbered: -o ep1.castline writes ep1-01.castline, "
+        "ep1-02.castline, ... (nothing is written if any of them exists, unless --force).")
     i.add_argument("source", type=Path)
-    i.add_argument("-o", "--output", type=Path, required=True, metavar="SCENE")
+    i.add_argument("-o", "--output", type=Path, metavar="SCENE",
+                   help="the scene file to write (not needed with --preview)")
     i.add_argument("--force", action="store_true", help="overwrite SCENE if it exists")
+    i.add_argument("--preview", action="store_true",
+                   help="print what would come in (format, columns, scenes, first lines, "
+                   "warnings) and write nothing")
+    i.add_argument("--rows", type=int, default=10, metavar="N",
+                   help="with --preview: how many lines to show (default 10)")
+    i.add_argument("--json", action="store_true", help="with --preview: machine-readable")
+    i.add_argument("--parentheticals", choices=("map", "spoken", "note"), default="map",
+                   help="map: known ones become audio tags, (whispering) -> [whispers], the "
+                   "others a note on the line (default); spoken: every one a tag; note: none "
+                   "spoken")
+    i.add_argument("--action", choices=("drop", "narrator"), default="drop",
+                   help="action paragraphs: left out (default) or lines of the narrator")
+    i.add_argument("--scenes", choices=("one", "split"), default="one",
+                   help="one scene (default), or one file per scene heading (see above)")
+    i.add_argument("--headings", choices=("note", "line", "drop"), default="note",
+                   help="with --scenes one: each scene heading kept as a note on the next "
+                   "line (default), as a narrator line, or dropped")
+    i.add_argument("--narrator", default="NARRATOR", metavar="NAME",
+                   help="who speaks action and lines with no speaker (default NARRATOR)")
+    i.add_argument("--columns", metavar="ROLE=COLUMN,...",
+                   help="spreadsheet columns by header or 1-based number, e.g. "
+                   "speaker=Character,text=Dialogue,id=ID,notes=Emotion; roles: speaker, text, "
+                   "id, emotion, notes, scene, language, stability")
+    i.add_argument("--delimiter", choices=(",", ";", "tab", "|"),
+                   help="the spreadsheet's delimiter (default: sniffed)")
+    i.add_argument("--no-header", action="store_true",
+                   help="the spreadsheet's first row is a line, not headers")
+    i.add_argument("--markup", choices=("keep", "strip"), default="keep",
+                   help="{b}, {color=...} display tags (Ren'Py): kept (default) or removed")
 
     s = sub.add_parser("sandbox", help="run the local stand-in service until stopped",
                        description="Runs a local stand-in for API in One on loopback.")
@@ -245,25 +285,92 @@ def cmd_cost(args: argparse.Namespace) -> int:
 # --- import -----------------------------------------------------------------------------
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from editor.core.importers import ImportError_, import_file
+    from editor.core.importers import (
+        ImportError_,
+        ImportOptions,
+        import_script,
+        parse_columns,
+        preview,
+    )
     from editor.core.sceneio import save
 
-    if args.output.exists() and not args.force:
+    try:
+        options = ImportOptions(
+            parentheticals=args.parentheticals, action=args.action, scenes=args.scenes,
+            headings=args.headings, narrator=args.narrator, markup=args.markup,
+            columns=parse_columns(args.columns) if args.columns else None,
+            header=False if args.no_header else None,
+            delimiter="\t" if args.delimiter == "tab" else args.delimiter).checked()
+    except ImportError_ as e:
+        _fail(f"Cannot import. {e}", EXIT_USAGE)
+    if args.preview:
+        shown = preview(args.source, options, rows=max(0, args.rows))
+        if args.json:
+            print(json.dumps(shown.to_dict(), ensure_ascii=False, indent=1))
+        else:
+            _print_preview(shown)
+        if shown.error:
+            _fail(f"Cannot import. {shown.error}", EXIT_USAGE)
+        return EXIT_OK
+    if args.output is None:
+        _fail("Name the scene file to write with -o SCENE (or add --preview).", EXIT_USAGE)
+    single = args.scenes == "one"
+    if single and args.output.exists() and not args.force:
         _fail(f"{args.output} already exists; choose another name or add --force.", EXIT_USAGE)
     warnings: list[str] = []
     try:
-        scene = import_file(args.source, warnings=warnings)
+        result = import_script(args.source, options, warnings)
     except ImportError_ as e:
         _fail(f"Cannot import. {e}", EXIT_USAGE)
-    for w in warnings:
+    for w in result.warnings:
         print(f"castline: warning: {w}", file=sys.stderr)
-    try:
-        save(scene, args.output)
-    except OSError as e:
-        _fail(f"Cannot write {args.output}: {e.strerror or e}.")
-    speakers = ", ".join(scene.cast)
-    print(f"Imported {len(scene)} lines ({speakers}) into {args.output}.")
+    out = args.output
+    targets = [out] if single else [
+        out.with_name(f"{out.stem}-{k:02d}{out.suffix or '.castline'}")
+        for k in range(1, len(result.scenes) + 1)]
+    existing = [t for t in targets if t.exists()]
+    if existing and not args.force:
+        _fail(f"{existing[0]} already exists ({len(existing)} of the {len(targets)} files to "
+              "write do); choose another name or add --force.", EXIT_USAGE)
+    for scene, target in zip(result.scenes, targets, strict=True):
+        try:
+            save(scene, target)
+        except OSError as e:
+            _fail(f"Cannot write {target}: {e.strerror or e}.")
+    for scene, target in zip(result.scenes, targets, strict=True):
+        speakers = ", ".join(scene.cast)
+        print(f"Imported {len(scene)} lines ({speakers}) into {target}.")
+    if not single:
+        print(f"{len(targets)} scenes, {result.lines} lines in all.")
     return EXIT_OK
+
+
+def _print_preview(p: Any) -> None:
+    """``castline import --preview``: what would come in, for a writer at a terminal."""
+    head = f"Format: {p.format}"
+    if p.delimiter is not None:
+        head += f", delimited by {'TAB' if p.delimiter == chr(9) else repr(p.delimiter)}"
+        head += ", with a header row" if p.has_header else ", no header row"
+    print(head)
+    if p.headers:
+        print(f"Columns: {', '.join(p.headers)}")
+    if p.columns:
+        print("Mapping: " + ", ".join(f"{role}={col}" for role, col in p.columns.items()))
+    print(f"{p.total_lines} lines in {p.scene_count} scene(s); speakers: "
+          + ", ".join(f"{name} ({n})" for name, n in p.speakers.items()))
+    for what, n in p.stats.items():
+        if what not in ("lines", "paragraphs"):
+            print(f"  {n:5} {what}")
+    titles = p.scene_titles
+    for k, line in enumerate(p.lines):
+        if len(titles) > 1 and (k == 0 or line.scene != p.lines[k - 1].scene):
+            print(f"-- scene {line.scene + 1}: {titles[line.scene]}")
+        extra = "; ".join(f"{key}: {value}" for key, value in line.extra.items())
+        print(f"  {line.id:>12}  {line.speaker}: {line.text}" + (f"   ({extra})" if extra else ""))
+    if p.total_lines > len(p.lines):
+        print(f"  … and {p.total_lines - len(p.lines)} more")
+    for w in p.warnings:
+        print(f"castline: warning: {w}", file=sys.stderr)
 
 
 # --- render -----------------------------------------------------------------------------

@@ -125,7 +125,7 @@ def test_csv_errors_name_the_row(text: str, message: str) -> None:
 
 def test_import_refuses_unknown_types_binary_and_empty(tmp_path: Path) -> None:
     (tmp_path / "a.docx").write_text("x")
-    with pytest.raises(ImportError_, match=r"imports \.fountain, \.txt and \.csv"):
+    with pytest.raises(ImportError_, match=r"imports \.fountain, \.fdx \(Final Draft\), \.txt"):
         import_file(tmp_path / "a.docx")
     (tmp_path / "b.txt").write_bytes(b"\x00\x01\x02")
     with pytest.raises(ImportError_, match="not a text file"):
