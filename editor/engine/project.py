@@ -1,17 +1,28 @@
-"""A scene on disk with its takes: the glue the command line and the editor share."""
+"""A scene on disk with its takes: the glue the command line and the editor share.
+
+The one place that builds a render engine, opens the render journal, and says which lines
+an export lacks and what rendering them costs."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from editor.core.planner import PlannedRequest
+from editor.core.planner import Mode, PlanError, PlannedRequest
 from editor.core.scene import Line, Scene
-from editor.engine.cache import AudioCache
-from editor.engine.export import Resolve, Source
+from editor.engine.cache import AudioCache, default_state_dir
+from editor.engine.export import ExportPlan, Resolve, Source, plan_export
+from editor.engine.journal import Journal
+from editor.engine.renderplan import RenderPlan, build_plan
 from editor.engine.status import LineState, StatusBook
 from editor.engine.takes import KeyOf, Take, TakeStore
+
+if TYPE_CHECKING:  # the network stack loads when a render starts
+    from editor.engine.client import ServiceClient
+    from editor.engine.render import RenderEngine
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +67,60 @@ def resolver(book: StatusBook) -> Resolve:
     return resolve
 
 
-def open_book(scene: Scene, takes: TakeStore | None, *, sandbox: bool) -> StatusBook:
-    cache = AudioCache(namespace="sandbox" if sandbox else None)
+def open_book(scene: Scene, takes: TakeStore | None, *, sandbox: bool,
+              cache: AudioCache | None = None) -> StatusBook:
+    cache = cache if cache is not None else AudioCache.for_service(sandbox)
     return StatusBook(scene, cache, takes, sandbox=sandbox)
+
+
+def default_journal() -> Journal:
+    """The per-user render journal every render (window or command line) writes."""
+    return Journal(default_state_dir() / "journal.jsonl")
+
+
+def render_engine(client: ServiceClient, cache: AudioCache, *, jobs: int = 4,
+                  journal: Journal | None = None) -> RenderEngine:
+    """The one place a render engine is built (the window's renders and voice samples, the
+    command line's renders): the service's client, its cache, the journal."""
+    from editor.engine.render import RenderEngine
+
+    return RenderEngine(client, cache, journal if journal is not None else default_journal(),
+                        jobs=jobs)
+
+
+@dataclass(slots=True)
+class MissingAudio:
+    """An export's lines without audio, and what rendering them would take (the window's
+    question and the command line's ``--missing`` both present this)."""
+
+    layout: ExportPlan
+    render_plan: RenderPlan | None  # None: nothing missing
+    locked_rows: list[int]
+
+    @property
+    def rows(self) -> list[int]:
+        return self.layout.missing
+
+    @property
+    def renderable(self) -> bool:
+        return len(self.locked_rows) < len(self.rows)
+
+
+def export_layout(scene: Scene, book: StatusBook) -> ExportPlan:
+    return plan_export(scene, resolver(book))
+
+
+def missing_audio(scene: Scene, book: StatusBook, mode: Mode | str, *,
+                  journal: Journal | None = None, service: str = "") -> MissingAudio:
+    """Where each line's audio is now, and for the lines that have none, the render plan
+    that would give it to them (locked lines are never in it)."""
+    layout = export_layout(scene, book)
+    if not layout.missing:
+        return MissingAudio(layout, None, [])
+    locked = [r for r in layout.missing if scene.lines[r].locked]
+    try:
+        render_plan: RenderPlan | None = build_plan(scene, mode, book, layout.missing,
+                                                    journal=journal, service=service)
+    except PlanError:
+        render_plan = None
+    return MissingAudio(layout, render_plan, locked)

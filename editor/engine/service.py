@@ -122,3 +122,24 @@ async def open_service(*, sandbox: bool = False, base_url: str | None = None,
     if not api_key:
         raise NoApiKey
     return ServiceSession(ServiceClient(url, api_key, callback_url=callback_url))
+
+
+async def open_target(target: Target, *, callback_url: str | None = None, latency: float = 0.4,
+                      no_key: str | None = None) -> ServiceSession:
+    """The one place that opens the service ``target`` names and picks its key: the
+    environment's, else the keyring's (read in a worker thread: a keyring may block).
+    ``no_key``: what to say when there is none (the window points at Settings)."""
+    import asyncio
+
+    from editor.engine.errors import NoApiKey, ServiceError
+    from editor.engine.keystore import KeyStoreError, resolve_key
+
+    if target.sandbox:
+        return await open_service(sandbox=True, latency=latency)
+    try:
+        key = await asyncio.to_thread(resolve_key)
+    except KeyStoreError as e:
+        raise ServiceError(str(e)) from None
+    if not key:
+        raise ServiceError(no_key) if no_key else NoApiKey
+    return await open_service(base_url=target.url, key=key, callback_url=callback_url)
