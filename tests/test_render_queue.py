@@ -193,6 +193,23 @@ def test_the_batcher_flushes_on_its_timer_and_coalesces(qtbot) -> None:
     assert model.stage_at(1) is Stage.READY
 
 
+def test_the_panel_hands_each_flush_to_the_controller_once(qtbot) -> None:
+    queue = RenderQueue()
+    qtbot.addWidget(queue)
+    reqs = requests(4)
+    queue.start(reqs)
+    flushes: list[list[RenderEvent]] = []
+    queue.flushed.connect(flushes.append)
+    for r in reqs:
+        queue.feed(RenderEvent(r, Stage.SUBMITTING))
+        queue.feed(RenderEvent(r, Stage.READY, 1.0, path=Path(f"/tmp/{r.key}.mp3")))
+    queue.finish("Done.")
+    assert len(flushes) == 1
+    assert [(e.request.key, e.stage, e.path) for e in flushes[0]] == [
+        (r.key, Stage.READY, Path(f"/tmp/{r.key}.mp3")) for r in reqs]
+    assert queue.summary.full_text().startswith("Done. — 4 of 4 lines done")
+
+
 def test_cancel_one_row_and_cancel_all_emit_the_right_keys(qtbot) -> None:
     rows, speakers = where(20)
     queue = RenderQueue(rows.__getitem__, speakers.__getitem__)

@@ -497,7 +497,7 @@ class QueueBatcher:
     state; the model counts what each finished row did once)."""
 
     def __init__(self, model: QueueModel, interval_ms: int = 50,
-                 after_flush: Callable[[], None] | None = None) -> None:
+                 after_flush: Callable[[list[RenderEvent]], None] | None = None) -> None:
         self.model = model
         self._pending: dict[RowKey, RenderEvent] = {}
         self._after = after_flush
@@ -528,7 +528,7 @@ class QueueBatcher:
         self.flushes += 1
         sent = self.model.apply(events)
         if self._after is not None:
-            self._after()
+            self._after(events)  # the same coalesced events: the controller's batched work
         return sent
 
     @property
@@ -724,6 +724,9 @@ class RenderQueue(QWidget):
 
     cancel_requested = Signal(str)  # one request's key (its ✕, or Delete on selected rows)
     cancel_all_requested = Signal(list)  # keys of every unfinished request (Cancel all)
+    # After each flush, the events it applied (the latest per row; every final one is there):
+    # the controller's per-line work (status, takes, table rows) belongs here, once per flush.
+    flushed = Signal(list)
 
     def __init__(self, row_of: Callable[[str], int] | None = None,
                  speaker_of: Callable[[str], str] | None = None,
@@ -733,7 +736,7 @@ class RenderQueue(QWidget):
         self.setObjectName("render-queue")
         self.model = QueueModel(row_of, speaker_of, clock, self)
         self.view = QueueView(self.model)
-        self.batcher = QueueBatcher(self.model, interval_ms)
+        self.batcher = QueueBatcher(self.model, interval_ms, self.flushed.emit)
         self.summary = ElidedLabel("Nothing rendering.")
         self.summary.setObjectName("render-queue-summary")
         self.bar = QProgressBar()
