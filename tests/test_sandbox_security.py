@@ -445,35 +445,73 @@ async def test_the_sandbox_listens_on_loopback() -> None:
 
 # --- 5. synthesis never blocks the event loop -------------------------------------------------
 
+class Ticker:
+    """A coroutine ticking every 10 ms on the loop under test. Per tick it records the wall
+    lateness and the loop thread's own CPU time since the last tick: work done on the loop's
+    thread shows in the second even when other processes crowd the machine (which only the
+    first shows)."""
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self.cpu: list[float] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        cpu = time.thread_time()
+        while not self._stop.is_set():
+            due = time.monotonic() + 0.01
+            await asyncio.sleep(0.01)
+            self.late.append(time.monotonic() - due)
+            now = time.thread_time()
+            self.cpu.append(now - cpu)
+            cpu = now
+
+    async def __aenter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.sleep(0.05)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._stop.set()
+        assert self._task is not None
+        await self._task
+
+
 @pytest.mark.parametrize("use_espeak", [
     pytest.param(True, marks=needs_espeak, id="espeak"), pytest.param(False, id="synthetic")])
 async def test_the_loop_stays_responsive_while_the_sandbox_synthesises(use_espeak: bool) -> None:
     box = await open_box(use_espeak=use_espeak, audio_format="mp3")
-    lateness: list[float] = []
-    stop = asyncio.Event()
-
-    async def tick() -> None:
-        while not stop.is_set():
-            due = time.monotonic() + 0.01
-            await asyncio.sleep(0.01)
-            lateness.append(time.monotonic() - due)
-
     text = "The ferry was late again, and the harbour lights burned through the fog. " * 4
+    auth = {"Authorization": f"Bearer {box.key}"}
     try:
         async with httpx.AsyncClient(base_url=box.base_url, timeout=60) as client:
             # The test's own client pays its one-off set-up (~60 ms) before the measurement.
-            await client.get("/api/v1/credits", headers={"Authorization": f"Bearer {box.key}"})
-            ticker = asyncio.create_task(tick())
-            await asyncio.sleep(0.05)
-            clips = await asyncio.gather(*(say(client, box.key, f"{text} Take {i}.", timeout=60)
-                                           for i in range(6)))
-            stop.set()
-            await ticker
+            await client.get("/api/v1/credits", headers=auth)
+            async with Ticker() as busy:
+                started = time.monotonic()
+                clips = await asyncio.gather(*(say(client, box.key, f"{text} Take {i}.",
+                                                   timeout=60) for i in range(6)))
+                took = time.monotonic() - started
+            # The control: the same loop and client for as long, with no synthesis.
+            async with Ticker() as idle:
+                until = time.monotonic() + took
+                while time.monotonic() < until:
+                    await client.get("/api/v1/credits", headers=auth)
+                    await asyncio.sleep(0.05)
     finally:
         await box.close()
     assert all(seconds(c) > 5 for c in clips)  # real, long clips were made and encoded
-    assert len(lateness) >= 5
-    worst = max(lateness)
-    print(f"\nsandbox synthesis ({'espeak' if use_espeak else 'synthetic'}): {len(lateness)} "
-          f"ticks, worst lateness {worst * 1000:.1f} ms")
-    assert worst < 0.05, f"the event loop was held up {worst * 1000:.0f} ms"
+    assert len(busy.late) >= 5 and idle.late
+    print(f"\nsandbox synthesis ({'espeak' if use_espeak else 'synthetic'}), {took:.2f} s: "
+          f"worst lateness {max(busy.late) * 1000:.1f} ms (control {max(idle.late) * 1000:.1f}"
+          f" ms), most loop CPU between ticks {max(busy.cpu) * 1000:.1f} ms")
+    # Nothing heavy ran on the loop's thread (before: 400+ ms of MP3 encoding at a time) ...
+    assert max(busy.cpu) < 0.03, f"the loop's thread worked {max(busy.cpu) * 1000:.0f} ms"
+    # ... and the loop was never held up long beyond what the machine itself imposes on it
+    # right now (the control's worst). Idle, the worst is 5-30 ms; with the machine at a load
+    # of 10+ on 2 cores the voice thread's share of CPU and GIL adds up to ~70 ms. Before the
+    # voice thread it was 700-1,240 ms.
+    worst, control = max(busy.late), max(idle.late)
+    assert worst < 0.1 + control, \
+        f"the event loop was held up {worst * 1000:.0f} ms (control {control * 1000:.0f} ms)"
