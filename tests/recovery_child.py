@@ -10,9 +10,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from editor.ui import commands as cmd
 from editor.ui.mainwindow import MainWindow
 from editor.ui.recovery import pending
+from editor.ui.scene import commands as cmd
 from editor.ui.settings import Settings
 
 
@@ -22,7 +22,7 @@ def main() -> None:
     window = MainWindow(Settings(QSettings(ini, QSettings.Format.IniFormat)), sandbox=True)
     window.open_path(scene)
     window.undo.push(cmd.SetFieldCommand(window.scene, [0], "text", ["Recovered words."]))
-    window.autosave.setInterval(50)
+    window.document.autosave.setInterval(50)
     typing = len(sys.argv) > 3 and sys.argv[3] == "typing"
     edits = [0]
 

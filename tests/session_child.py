@@ -19,9 +19,9 @@ def main() -> None:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from editor.ui import commands as cmd
-    from editor.ui.exportdialog import ExportOptions
+    from editor.ui.export.dialog import ExportOptions
     from editor.ui.mainwindow import MainWindow
+    from editor.ui.scene import commands as cmd
     from editor.ui.settings import Settings
 
     scene, export_dir, base_url = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -43,7 +43,7 @@ def main() -> None:
         window.show()
         assert window.open_path(scene)
         window.undo.push(cmd.SetFieldCommand(window.scene, [0], "text", ["An edited line."]))
-        window.save_recovery()
+        window.document.save_recovery()
         task = window.start_render(None)
         assert task is not None
         await task
@@ -53,13 +53,13 @@ def main() -> None:
         await task
         store = window.takes
         assert store is not None
-        window.choose_take(store.takes_for(window.scene.lines[1].id)[0].id)
-        result = await window.export_files(
+        window.takes_room.choose_take(store.takes_for(window.scene.lines[1].id)[0].id)
+        result = await window.export.export_files(
             ExportOptions(export_dir, ("mix", "lines", "stems", "srt", "vtt", "labels",
                                        "manifest"), "wav", "{index:03}_{speaker}_{id}"),
             ask=False)
         assert result is not None and result.files
-        assert window.save()
+        assert window.document.save()
         # An unexpected error whose message carries the key: the crash handler must redact it.
         try:
             raise RuntimeError(f"simulated failure with key {os.environ['APIINONE_API_KEY']}")

@@ -116,3 +116,18 @@ def test_core_imports_in_one_direction_at_module_level() -> None:
 
     for name in graph:
         visit(name, ())
+
+
+def test_no_room_imports_the_window_and_questions_go_through_the_prompter() -> None:
+    """What travels up from a room is a signal: nothing under editor/ui but the app shell and
+    the self-test imports the window. Message boxes and file dialogs live in the prompter."""
+    ui = ROOT / "editor" / "ui"
+    shells = {"mainwindow.py", "app.py", "selftest.py"}
+    for path in ui.rglob("*.py"):
+        top, inner = _editor_imports(path)
+        if path.name not in shells:
+            assert "editor.ui.mainwindow" not in top | inner, path
+        text = path.read_text("utf-8")
+        if path.name != "prompter.py" and path.relative_to(ui).as_posix() != "export/dialog.py":
+            for name in ("QMessageBox", "QInputDialog", "QFileDialog"):
+                assert name not in text, (path, name)

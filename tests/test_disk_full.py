@@ -59,25 +59,24 @@ def test_export_on_a_full_disk_writes_nothing(tiny_disk: Path) -> None:
     assert sorted(p.name for p in tiny_disk.iterdir()) == []
 
 
-def test_gui_save_and_autosave_on_a_full_disk(tiny_disk: Path, window: Any, dialogs: Any,
+def test_gui_save_and_autosave_on_a_full_disk(tiny_disk: Path, window: Any,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from editor.ui.recovery import RecoveryFile
 
     path = tiny_disk / "ferry.castline"
-    assert window._save_to(path)
+    assert window.document.save_to(path)
     before = path.read_bytes()
-    window._commit_cell(0, "text", "Long edit. " * 600)
+    window.document.commit_cell(0, "text", "Long edit. " * 600)
     fill(tiny_disk)
-    dialogs.answer = 0
-    assert window._save_to(path) is False
-    kind, text = dialogs.seen[-1]
-    assert kind == "critical" and "free some space" in text
+    assert window.document.save_to(path) is False
+    (notice,) = window.prompter.told
+    assert notice.default == "error" and "free some space" in notice.text
     assert path.read_bytes() == before
     assert window.isWindowModified()  # the edit is still there, unsaved
-    monkeypatch.setattr(window, "recovery", RecoveryFile(path))
+    monkeypatch.setattr(window.document, "recovery", RecoveryFile(path))
     monkeypatch.setattr(window.recovery, "path", tiny_disk / "rec.castline")
     monkeypatch.setattr(window.recovery, "meta", tiny_disk / "rec.json")
-    window.save_recovery()
+    window.document.save_recovery()
     assert "Autosave failed" in window.statusBar().currentMessage()
     assert not (tiny_disk / "rec.castline").exists()
 

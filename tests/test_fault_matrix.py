@@ -28,7 +28,7 @@ from editor.engine.status import LineState
 from editor.ui.mainwindow import MainWindow
 from editor.ui.prompter import ScriptedPrompter
 from tests.engine_helpers import FAST
-from tests.ui_helpers import Dialogs, run
+from tests.ui_helpers import run
 
 MAX_STALL = 0.25  # seconds
 PHASES = ("submit", "poll", "download")
@@ -70,16 +70,16 @@ class StallMeter:
 
 
 @pytest.mark.parametrize(("phase", "kind"), CELLS, ids=[f"{p}-{k}" for p, k in CELLS])
-def test_fault_cell(window: MainWindow, qloop: Any, dialogs: Dialogs, phase: str,
+def test_fault_cell(window: MainWindow, qloop: Any, phase: str,
                     kind: str) -> None:
     cell = f"{phase}-{kind}"
     window.set_scene(scene_for(cell), None)
-    session = run(qloop, window.ensure_service())
+    session = run(qloop, window.render.ensure_service())
     box = session.sandbox
     assert box is not None
     session.client.policy = FAST
     box.faults = [Fault(phase, kind, times=2, seconds=0.2)]
-    requests = len(plan(window.scene, window.mode))
+    requests = len(plan(window.scene, window.document.mode))
     # A request whose answer was lost may have been charged: the next render asks, and here
     # the writer chooses to send it again (so it may be paid twice, knowingly).
     window.prompter = prompter = ScriptedPrompter(always="Send again")

@@ -64,7 +64,7 @@ def test_kill_9_during_save_leaves_a_whole_scene(tmp_path: Path, seed: int) -> N
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
 def test_kill_9_while_typing_then_the_edits_are_offered(
-        tmp_path: Path, qtbot: Any, qloop: Any, dialogs: Any, seed: int) -> None:
+        tmp_path: Path, qtbot: Any, qloop: Any, seed: int) -> None:
     rng = random.Random(seed)
     scene_path = tmp_path / "ferry.castline"
     scene_path.write_text(read_resource_text("samples/night-ferry.castline"), "utf-8")

@@ -28,7 +28,7 @@ def paid_window(tmp_path: Path, qtbot: Any, scene: Path) -> MainWindow:
     window.confirm_discard = lambda: True  # type: ignore[method-assign]
     window.set_scene(sceneio.load(scene), scene)
     window.settings.set("render/budget", 1000.0)
-    assert not window.sandbox
+    assert not window.render.sandbox
     return window
 
 
@@ -144,7 +144,7 @@ def test_a_dialogue_group_with_a_deleted_line_is_never_exported_as_if_whole(
 
     window.mode_combo.setCurrentIndex(window.mode_combo.findData("take"))
     path = tmp_path / "group.castline"
-    assert window._save_to(path)  # the takes then live beside it, as a writer's would
+    assert window.document.save_to(path)  # the takes then live beside it, as a writer's would
     task = window.start_render([0, 1, 2])
     assert task is not None
     outcome = run(qloop, task)
@@ -152,14 +152,14 @@ def test_a_dialogue_group_with_a_deleted_line_is_never_exported_as_if_whole(
     group = [ln.id for ln in window.scene.lines[:3]]
     assert len({window.book.take(ln).id for ln in window.scene.lines[:3]}) == 1  # type: ignore[union-attr]
     window.select_rows([1])
-    window.delete_rows()
+    window.editor.delete_rows()
     for line_id in (group[0], group[2]):
         state = window.book.status(window.scene.line_by_id(line_id)).state
         assert state is LineState.CHANGED, state
     layout = plan_export(window.scene, resolver(window.book))
     assert {window.scene.lines[r].id for r in layout.missing} >= {group[0], group[2]}
     # The same scene on disk, through the command line.
-    assert window.save()
+    assert window.document.save()
     capsys.readouterr()
     status = cli.main(["export", str(path), "--to", str(tmp_path), "--sandbox"])
     err = capsys.readouterr().err

@@ -27,7 +27,7 @@ from editor.engine.project import keep_take
 from editor.engine.renderplan import render_now, total_estimate
 from editor.engine.takes import TakeStore, takes_dir_for
 from editor.ui.mainwindow import MainWindow
-from editor.ui.scenemodel import COL_CREDITS
+from editor.ui.scene.model import COL_CREDITS
 from tests.ui_helpers import make_settings
 
 
@@ -70,15 +70,15 @@ def test_window_and_cli_price_the_same_scene_the_same(
     window.confirm_discard = lambda: True  # type: ignore[method-assign]
     try:
         window.set_scene(sceneio.load(project), project)
-        assert not window.sandbox
+        assert not window.render.sandbox
         seen = set()
         for index in range(window.mode_combo.count()):
             window.mode_combo.setCurrentIndex(index)
-            mode = window.mode
+            mode = window.document.mode
             seen.add(mode)
             cli_mode = figures["modes"][mode]
             now = window.update_costs()
-            total = total_estimate(window.costs, mode)
+            total = total_estimate(window.document.costs, mode)
             # The totals: every unlocked line, in this mode.
             assert total.requests == cli_mode["requests"]
             assert float(total.low) == pytest.approx(cli_mode["credits"])
@@ -92,7 +92,7 @@ def test_window_and_cli_price_the_same_scene_the_same(
             # The panel shows exactly these figures, and the Credits column adds up to the
             # mode's total (each line its share of its dialogue request; locked lines none).
             assert now.text() in window.cost_panel.render_now.text()
-            column = sum((window.costs.line_share(r, mode) for r in range(len(window.scene))),
+            column = sum((window.document.costs.line_share(r, mode) for r in range(len(window.scene))),
                          Fraction(0))
             assert column == total.low
             for row in (3, 7):
@@ -102,7 +102,7 @@ def test_window_and_cli_price_the_same_scene_the_same(
 
             render_plan = build_plan(window.scene, mode, window.book)
             assert render_plan.cost == now
-            assert render_now(window.costs, mode, lambda _r: False) == total
+            assert render_now(window.document.costs, mode, lambda _r: False) == total
         assert seen == {"lines", "take"}
     finally:
         qloop.run_until_complete(window.shutdown())

@@ -84,7 +84,7 @@ async def test_the_command_line_service_follows_the_same_rule(
 # --- the window ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def paid_window(qtbot: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path, dialogs: Any
+def paid_window(qtbot: Any, qloop: asyncio.AbstractEventLoop, tmp_path: Path
                 ) -> Iterator[MainWindow]:
     settings = make_settings(tmp_path)
     settings.set("service/base_url", SAVED)
@@ -104,7 +104,7 @@ def test_the_window_talks_to_APIINONE_BASE_URL_not_the_saved_address(
         async with running_sandbox(key=KEY) as box:
             monkeypatch.setenv("APIINONE_BASE_URL", box.base_url)
             monkeypatch.setenv("APIINONE_API_KEY", KEY)
-            session = await paid_window.ensure_service()
+            session = await paid_window.render.ensure_service()
             await session.client.balance()
             return str(session.client.base_url), box.stats.balance_checks
 
@@ -119,9 +119,9 @@ def test_the_window_reopens_its_session_when_the_address_changes(
         async with running_sandbox(key=KEY) as a, running_sandbox(key=KEY) as b:
             monkeypatch.setenv("APIINONE_API_KEY", KEY)
             paid_window.settings.set("service/base_url", a.base_url)
-            first = str((await paid_window.ensure_service()).client.base_url)
+            first = str((await paid_window.render.ensure_service()).client.base_url)
             monkeypatch.setenv("APIINONE_BASE_URL", b.base_url)
-            second = str((await paid_window.ensure_service()).client.base_url)
+            second = str((await paid_window.render.ensure_service()).client.base_url)
             return first, second
 
     first, second = run(qloop, go())
@@ -143,7 +143,7 @@ def test_the_window_says_where_requests_go(paid_window: MainWindow,
 
 def test_a_paid_window_shows_no_banner(paid_window: MainWindow) -> None:
     assert not paid_window.sandbox_banner.isVisible()
-    assert not paid_window.sandbox
+    assert not paid_window.render.sandbox
 
 
 def test_a_sandbox_window_shows_the_banner(window: MainWindow) -> None:

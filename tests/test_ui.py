@@ -18,9 +18,9 @@ from editor.core.planner import plan
 from editor.core.pricing import format_credits
 from editor.engine.sandbox import Fault
 from editor.engine.status import LineState
-from editor.ui.delegates import LineEditor
 from editor.ui.mainwindow import MainWindow
-from editor.ui.scenemodel import (
+from editor.ui.scene.delegates import LineEditor
+from editor.ui.scene.model import (
     COL_LANGUAGE,
     COL_SPEAKER,
     COL_STABILITY,
@@ -40,11 +40,11 @@ def snapshot(win: MainWindow) -> Any:
 def test_model_passes_qtmodeltester_through_edits(window: MainWindow, qtmodeltester: Any) -> None:
     qtmodeltester.check(window.model, force_py=True)
     window.select_rows([2])
-    window.insert_below()
+    window.editor.insert_below()
     window.view.closePersistentEditor(window.view.currentIndex())
     window.select_rows([0, 1])
-    window.move_rows(1)
-    window.delete_rows()
+    window.editor.move_rows(1)
+    window.editor.delete_rows()
     window.undo.undo()
     window.undo.undo()
     qtmodeltester.check(window.model, force_py=True)
@@ -108,7 +108,7 @@ def test_each_delegate_edits_and_commits_one_undo_step(window: MainWindow, qtbot
 
 def test_typing_in_one_cell_merges_into_one_step(window: MainWindow) -> None:
     for text in ("B", "Be", "Ben"):
-        window._commit_cell(3, "text", text)
+        window.document.commit_cell(3, "text", text)
     assert window.undo.count() == 1
     window.undo.undo()
     assert window.scene.lines[3].text == "[curious] Fine. What do you hear?"
@@ -122,52 +122,52 @@ def test_row_action_undo_and_redo(window: MainWindow, action: str) -> None:
     before = snapshot(window)
     if action == "insert_below":
         window.select_rows([2])
-        window.insert_below()
+        window.editor.insert_below()
         assert window.scene.lines[3].text == "" and window.scene.lines[3].speaker == "BEN"
         assert window.view.state() == window.view.State.EditingState  # straight into typing
     elif action == "insert_above":
         window.select_rows([2])
-        window.insert_above()
+        window.editor.insert_above()
         assert window.scene.lines[2].text == ""
     elif action == "delete":
-        window.delete_rows()
+        window.editor.delete_rows()
         assert len(window.scene) == 8
     elif action == "duplicate":
-        window.duplicate_rows()
+        window.editor.duplicate_rows()
         assert [ln.text for ln in window.scene.lines[4:6]] == [ln["text"] for ln in
                                                                  before["lines"][2:4]]
     elif action == "move_up":
-        window.move_rows(-1)
+        window.editor.move_rows(-1)
         assert window.scene.lines[1].id == "line-3"
-        assert window.selected_rows() == [1, 2]  # the selection follows the lines
+        assert window.editor.selected_rows() == [1, 2]  # the selection follows the lines
     elif action == "move_down":
-        window.move_rows(1)
+        window.editor.move_rows(1)
         assert window.scene.lines[3].id == "line-3"
     elif action == "merge":
         window.select_rows([2])
-        window.merge_line()
+        window.editor.merge_line()
         assert window.scene.lines[2].text.endswith("What do you hear?")
     elif action == "split":
         window.select_rows([2])
         window.view.edit(window.model.index(2, COL_TEXT))
-        editor = window._open_line_editor()
+        editor = window.editor.open_line_editor()
         cursor = editor.textCursor()
         cursor.setPosition(len("Not in the middle of the Channel,"))
         editor.setTextCursor(cursor)
-        window.split_line()
+        window.editor.split_line()
         assert window.scene.lines[2].text == "Not in the middle of the Channel,"
         assert window.scene.lines[3].text == "they don't."
     elif action == "stability":
-        window.stability_actions[3].trigger()  # Robust
+        window.actions["edit.stability.3"].trigger()  # Robust
         assert [ln.stability for ln in window.scene.lines[2:4]] == [1.0, 1.0]
     elif action == "speaker":
-        window.set_selection("speaker", "PURSER")
+        window.editor.set_selection("speaker", "PURSER")
         assert {ln.speaker for ln in window.scene.lines[2:4]} == {"PURSER"}
     elif action == "rename":
-        window._on_cast_rename_requested("BEN", "BENEDICT")
+        window.editor.rename_speaker("BEN", "BENEDICT")
         assert "BENEDICT" in window.scene.cast and window.scene.lines[1].speaker == "BENEDICT"
     elif action == "voice":
-        window._on_cast_voice_requested("BEN", "Brian")
+        window.editor.set_voice("BEN", "Brian")
         assert window.scene.voice_of("BEN") == "Brian"
     after = snapshot(window)
     assert after != before
@@ -195,7 +195,7 @@ def test_cost_panel_follows_edits_and_selection(window: MainWindow) -> None:
     panel = window.cost_panel
     total = Estimate.of(plan(window.scene, "lines"))
     assert panel.per_line.text() == f"{total.requests} requests · {total.text()}"
-    window._commit_cell(0, "text", "x" * 1000)
+    window.document.commit_cell(0, "text", "x" * 1000)
     window.update_costs()
     total = Estimate.of(plan(window.scene, "lines"))
     takes = Estimate.of(plan(window.scene, "take"))
@@ -222,14 +222,14 @@ def test_render_flips_statuses_to_ready_and_shows_progress(window: MainWindow, q
     assert {"queued", "submitting", "ready"} <= set(stages)
     assert window.queue_panel.tree.topLevelItemCount() == 3
     # An edit after the render flips the row to "changed".
-    window._commit_cell(0, "text", "Something else entirely.")
+    window.document.commit_cell(0, "text", "Something else entirely.")
     assert window.model.index(0, COL_STATUS).data() == "Changed since render"
     window.undo.undo()
     assert window.model.index(0, COL_STATUS).data() == "Ready"
 
 
 def test_a_failed_line_shows_its_reason(window: MainWindow, qloop: Any) -> None:
-    session = run(qloop, window.ensure_service())
+    session = run(qloop, window.render.ensure_service())
     assert session.sandbox is not None
     session.sandbox.faults = [Fault("task", "fail", times=1)]
     task = window.start_render([5])
@@ -268,18 +268,18 @@ def test_click_to_preview_renders_first_then_plays(window: MainWindow, qloop: An
                                                    qtbot: Any) -> None:
     window.select_rows([6])
     window.play_current()  # not rendered yet: renders, then plays
-    assert window._render_task is not None
+    assert window.render.task is not None
     with qtbot.waitSignal(window.player.started, timeout=30000):
-        run(qloop, window._render_task)
+        run(qloop, window.render.task)
     assert window.model.playing_id == "line-7"
     window.stop_playback()
     assert window.model.playing_id is None
 
 
 def test_save_and_unsaved_mark(window: MainWindow, tmp_path: Path) -> None:
-    window._commit_cell(0, "text", "Edited.")
+    window.document.commit_cell(0, "text", "Edited.")
     assert window.isWindowModified()
-    assert window._save_to(tmp_path / "ferry.castline")
+    assert window.document.save_to(tmp_path / "ferry.castline")
     assert not window.isWindowModified()
     assert "ferry.castline" in window.windowTitle()
     assert sceneio.load(tmp_path / "ferry.castline").lines[0].text == "Edited."
@@ -291,15 +291,15 @@ def test_export_writes_the_mix(window: MainWindow, qloop: Any, tmp_path: Path) -
     task = window.start_render(None)
     assert task is not None
     run(qloop, task)
-    out = run(qloop, window.export_to(tmp_path / "mix.flac", ask=False))
+    out = run(qloop, window.export.export_to(tmp_path / "mix.flac", ask=False))
     clips = [decode(window.book.status(ln).path) for ln in window.scene.lines]  # type: ignore[arg-type]
     expected = sum(c.seconds for c in clips) + 0.3 * (len(clips) - 1)
     assert abs(decode(out).seconds - expected) < 0.01
 
 
 def test_empty_scene_shows_a_hint(window: MainWindow) -> None:
-    window.new_scene()
-    assert window.stack.currentWidget() is window.empty_hint
-    window.insert_below()
-    assert window.stack.currentWidget() is window.view
+    window.document.new_scene()
+    assert window.editor.stack.currentWidget() is window.editor.empty_hint
+    window.editor.insert_below()
+    assert window.editor.stack.currentWidget() is window.view
     assert asyncio.get_event_loop() is not None

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 
 from editor.engine.redact import register
 from editor.ui import crash
-from editor.ui.delegates import LineEditor
 from editor.ui.mainwindow import MainWindow
-from editor.ui.scenemodel import COL_TEXT
+from editor.ui.scene.delegates import LineEditor
+from editor.ui.scene.model import COL_TEXT
 from tests.engine_helpers import running_sandbox
 from tests.ui_helpers import make_settings, run
 
@@ -71,7 +71,7 @@ def test_a_render_over_budget_asks_first(window: MainWindow, qloop: Any,
         async with running_sandbox() as box:
             monkeypatch.setenv("APIINONE_API_KEY", box.key)
             monkeypatch.setenv("APIINONE_BASE_URL", box.base_url)
-            window.force_sandbox = False
+            window.render.force_sandbox = False
             window.settings.set("render/budget", 2.0)
             window.prompter = prompter = ScriptedPrompter(["Cancel"])
             task = window.start_render(None)
@@ -131,7 +131,7 @@ def test_queue_cancel_button_cancels_one_request(window: MainWindow, qloop: Any,
     from editor.engine.status import LineState
 
     async def go() -> None:
-        session = await window.ensure_service()
+        session = await window.render.ensure_service()
         assert session.sandbox is not None
         session.sandbox.latency = 1.0
         task = window.start_render([0, 1])
@@ -155,7 +155,7 @@ def test_voice_audition_renders_a_sample_and_plays_it(window: MainWindow, qloop:
     import asyncio
 
     async def go() -> None:
-        window._on_cast_audition_requested("ODILE")
+        window.render.audition("ODILE")
         while window.runner.busy:
             await asyncio.sleep(0.02)
 

@@ -22,7 +22,7 @@ from tests.ui_helpers import make_settings
 
 
 def test_edits_survive_kill_9_and_are_offered_at_next_start(
-        tmp_path: Path, qtbot: Any, qloop: Any, dialogs: Any) -> None:
+        tmp_path: Path, qtbot: Any, qloop: Any) -> None:
     scene_path = tmp_path / "ferry.castline"
     scene_path.write_text(read_resource_text("samples/night-ferry.castline"), "utf-8")
     child = subprocess.Popen([sys.executable, "-m", "tests.recovery_child", str(scene_path),

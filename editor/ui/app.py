@@ -23,7 +23,7 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
 
     import qasync  # bound to PySide6 by QT_API (editor/ui/__init__.py)
     from PySide6.QtCore import QCoreApplication, QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     QCoreApplication.setOrganizationName("Castline")
     QCoreApplication.setApplicationName("Castline")
@@ -40,7 +40,7 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     window = MainWindow(settings, sandbox=sandbox)
     crash.add_rescuer(lambda: rescue(window))
     crash.set_presenter(lambda m: QTimer.singleShot(
-        0, lambda: QMessageBox.critical(window, "Unexpected error", m)))
+        0, lambda: window.prompter.tell("Unexpected error", m, "error")))
 
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtGui import QFileOpenEvent
@@ -65,7 +65,7 @@ def run(scene: Path | None, *, sandbox: bool = False) -> int:
     app.lastWindowClosed.connect(closed.set)
 
     def ask(title: str, text: str) -> bool:
-        return QMessageBox.question(window, title, text) == QMessageBox.StandardButton.Yes
+        return window.prompter.ask_now(title, text, ["Open", "Discard"], default="Open") == "Open"
 
     async def main() -> None:
         window.show()
@@ -144,7 +144,7 @@ def open_first(window: object, settings: object, scene: Path | None,
                 return
         discard(rec)
         if rec.takes is not None and rec.original is None:
-            window.forget_unsaved_takes(rec.takes)  # the writer let that scene go
+            window.document.forget_unsaved_takes(rec.takes)  # the writer let that scene go
     if scene is not None:
         if not window.open_path(scene):
             window.open_sample()

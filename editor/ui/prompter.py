@@ -1,10 +1,12 @@
-"""Questions to the writer from inside background work, without a nested event loop.
+"""Every question the window asks the writer goes through one object.
 
-A coroutine (a render, an export) that needs an answer awaits
-:meth:`Prompter.ask`: the message box is shown window-modal with ``open()``
-and the coroutine resumes when a button is pressed, while the window goes on
-painting and the other requests go on. Tests replace the window's prompter
-with a scripted one instead of patching ``QMessageBox``'s statics.
+A coroutine (a render, an export) that needs an answer awaits :meth:`Prompter.ask`: the
+message box is shown window-modal with ``open()`` and the coroutine resumes when a
+button is pressed, while the window goes on painting and the other requests go on. A
+plain slot (New, Open, Revert) that must wait for an answer before it returns uses the
+``*_now`` methods, which are modal; they are never called from a coroutine. Notices
+(:meth:`tell`) never block. Tests replace the window's prompter with
+:class:`ScriptedPrompter` instead of patching ``QMessageBox``'s statics.
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
-from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
+from PySide6.QtWidgets import QAbstractButton, QFileDialog, QInputDialog, QMessageBox, QWidget
+
+Level = Literal["info", "warning", "error"]
+_ICONS = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
+          "error": QMessageBox.Icon.Critical}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +38,8 @@ class Prompter:
         self._parent = parent
         self.open_boxes: list[QMessageBox] = []
 
-    async def ask(self, title: str, text: str, choices: Sequence[str], *, default: str,
-                  detail: str = "", icon: QMessageBox.Icon = QMessageBox.Icon.Question) -> str:
-        """The label of the button the writer pressed (the last choice on Escape/close)."""
+    def _box(self, title: str, text: str, choices: Sequence[str], default: str, detail: str,
+             icon: QMessageBox.Icon) -> tuple[QMessageBox, dict[QAbstractButton, str]]:
         box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, self._parent)
         if detail:
             box.setDetailedText(detail)
@@ -45,6 +52,12 @@ class Prompter:
             if label == default:
                 box.setDefaultButton(button)
         box.setEscapeButton(next(b for b, lbl in buttons.items() if lbl == choices[-1]))
+        return box, buttons
+
+    async def ask(self, title: str, text: str, choices: Sequence[str], *, default: str,
+                  detail: str = "", icon: QMessageBox.Icon = QMessageBox.Icon.Question) -> str:
+        """The label of the button the writer pressed (the last choice on Escape/close)."""
+        box, buttons = self._box(title, text, choices, default, detail, icon)
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def done(_result: int) -> None:
@@ -61,21 +74,88 @@ class Prompter:
             self.open_boxes.remove(box)
             box.deleteLater()
 
+    def ask_now(self, title: str, text: str, choices: Sequence[str], *, default: str) -> str:
+        """:meth:`ask` for a plain slot that cannot go on without the answer (modal)."""
+        box, buttons = self._box(title, text, choices, default, "", QMessageBox.Icon.Question)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return buttons.get(clicked, choices[-1]) if clicked else choices[-1]
+
+    def tell(self, title: str, text: str, level: Level = "warning") -> None:
+        """A notice; the caller goes on at once (the box is window-modal, opened)."""
+        box = QMessageBox(_ICONS[level], title, text, QMessageBox.StandardButton.Ok, self._parent)
+        box.finished.connect(lambda _r: box.deleteLater())
+        box.open()
+
+    def about(self, title: str, html: str) -> None:
+        QMessageBox.about(self._parent, title, html)
+
+    def open_file_now(self, title: str, folder: Path, name_filter: str) -> Path | None:
+        name, _ = QFileDialog.getOpenFileName(self._parent, title, str(folder), name_filter)
+        return Path(name) if name else None
+
+    def save_file_now(self, title: str, suggested: Path, name_filter: str) -> Path | None:
+        name, _ = QFileDialog.getSaveFileName(self._parent, title, str(suggested), name_filter)
+        return Path(name) if name else None
+
+    def item_now(self, title: str, label: str, items: Sequence[str], *,
+                 editable: bool = False) -> str | None:
+        value, ok = QInputDialog.getItem(self._parent, title, label, list(items), 0, editable)
+        return value if ok else None
+
 
 @dataclass
 class ScriptedPrompter:
-    """For tests: answers from a script (or one fixed answer), recording every question."""
+    """For tests: answers from a script (or one fixed answer), recording every question.
+
+    One script serves every kind of question: a button's label, a file's path ("" for
+    Cancel), an item. Notices are recorded in ``told`` and need no answer.
+    """
 
     answers: list[str] = field(default_factory=list)
     always: str | None = None
     asked: list[Question] = field(default_factory=list)
+    told: list[Question] = field(default_factory=list)
 
-    async def ask(self, title: str, text: str, choices: Sequence[str], *, default: str,
-                  detail: str = "", icon: object = None) -> str:
+    def _next(self, title: str, text: str, choices: Sequence[str] = (), default: str = "",
+              detail: str = "") -> str:
         self.asked.append(Question(title, text, tuple(choices), default, detail))
         answer = self.answers.pop(0) if self.answers else self.always
         if answer is None:
             raise AssertionError(f"unexpected question: {title}: {text}")
-        if answer not in choices:
+        if choices and answer not in choices:  # a button named by its start ("Render")
+            starting = [c for c in choices if c.startswith(answer)]
+            if len(starting) == 1:
+                return starting[0]
             raise AssertionError(f"{answer!r} is not one of {choices} in: {text}")
         return answer
+
+    async def ask(self, title: str, text: str, choices: Sequence[str], *, default: str,
+                  detail: str = "", icon: object = None) -> str:
+        return self._next(title, text, choices, default, detail)
+
+    def ask_now(self, title: str, text: str, choices: Sequence[str], *, default: str) -> str:
+        return self._next(title, text, choices, default)
+
+    def tell(self, title: str, text: str, level: Level = "warning") -> None:
+        self.told.append(Question(title, text, (), level))
+
+    def about(self, title: str, html: str) -> None:
+        self.told.append(Question(title, html, (), "info"))
+
+    def open_file_now(self, title: str, folder: Path, name_filter: str) -> Path | None:
+        answer = self._next(title, str(folder))
+        return Path(answer) if answer else None
+
+    def save_file_now(self, title: str, suggested: Path, name_filter: str) -> Path | None:
+        answer = self._next(title, str(suggested))
+        return Path(answer) if answer else None
+
+    def item_now(self, title: str, label: str, items: Sequence[str], *,
+                 editable: bool = False) -> str | None:
+        answer = self._next(title, label)
+        return answer or None
+
+
+AnyPrompter = Prompter | ScriptedPrompter

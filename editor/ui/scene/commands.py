@@ -86,29 +86,55 @@ class DeleteLinesCommand(QUndoCommand):
         self.scene.restore_lines(self.removed)
 
 
-class ReorderCommand(QUndoCommand):
-    def __init__(self, scene: Scene, order: list[int], label: str) -> None:
+class MoveLinesCommand(QUndoCommand):
+    """Moves lines with :meth:`Scene.move_lines`; obsolete (dropped from the stack) when the
+    move changes nothing."""
+
+    def __init__(self, scene: Scene, rows: list[int], dest: int, label: str) -> None:
         super().__init__(label)
         self.scene = scene
+        self.rows, self.dest = sorted(set(rows)), dest
         self.before = [ln.id for ln in scene.lines]
-        self.after = [self.before[i] for i in order]
+        self.after: list[str] | None = None
 
     def _apply(self, ids: list[str]) -> None:
         self.scene.reorder([self.scene.row_of(i) for i in ids])
 
     def redo(self) -> None:
-        self._apply(self.after)
+        if self.after is None:
+            self.scene.move_lines(self.rows, self.dest)
+            self.after = [ln.id for ln in self.scene.lines]
+            self.setObsolete(self.after == self.before)
+        else:
+            self._apply(self.after)
 
     def undo(self) -> None:
         self._apply(self.before)
 
 
-def move_order(scene: Scene, rows: list[int], dest: int) -> list[int]:
-    """The reorder that moves ``rows`` before old row ``dest`` (as Scene.move_lines)."""
-    moving = sorted(set(rows))
-    staying = [i for i in range(len(scene)) if i not in set(moving)]
-    at = sum(1 for i in staying if i < dest)
-    return staying[:at] + moving + staying[at:]
+class DuplicateLinesCommand(QUndoCommand):
+    """Copies of lines after the last of them, made by :meth:`Scene.duplicate_lines` (which
+    keeps every field: pause, extra keys)."""
+
+    def __init__(self, scene: Scene, rows: list[int]) -> None:
+        n = len(set(rows))
+        super().__init__("Duplicate line" if n == 1 else f"Duplicate {n} lines")
+        self.scene = scene
+        self.ids = [scene.lines[r].id for r in sorted(set(rows))]
+        self.copies: list[Line] = []
+        self.at = 0
+        self._cast_before = dict(scene.cast)
+
+    def redo(self) -> None:
+        if not self.copies:
+            self.at, count = self.scene.duplicate_lines([self.scene.row_of(i) for i in self.ids])
+            self.copies = self.scene.lines[self.at:self.at + count]
+        else:
+            self.scene.insert_lines(self.scene.row_of(self.ids[-1]) + 1, self.copies)
+
+    def undo(self) -> None:
+        self.scene.delete_lines([self.scene.row_of(ln.id) for ln in self.copies])
+        self.scene.set_cast(self._cast_before)
 
 
 class SplitLineCommand(QUndoCommand):

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from editor.core.catalog import audio_tags, detents, languages
 from editor.core.scene import MAX_PAUSE_MS, Scene
-from editor.ui.scenemodel import VALUE_ROLE
+from editor.ui.scene.model import VALUE_ROLE
 
 TAG = re.compile(r"\[[^\[\]\n]{1,40}\]")
 TAG_COLOR = QColor("#7c3aed")

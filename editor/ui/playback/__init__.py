@@ -1,0 +1,1 @@
+"""The playback room: the play queue and the Player facade over QtMultimedia."""

@@ -1,0 +1,1 @@
+"""The render room: the service session, renders and voice samples, the cost and queue panels."""

@@ -1,0 +1,341 @@
+"""The render room: the service session, renders, the live cost, voice samples.
+
+:class:`RenderController` asks the engine what to send (:func:`build_plan`), asks the
+writer through the prompter when money is at stake, runs the engine, keeps each result as
+a take on the document, and says what happened through signals. The cost panel and the
+queue panel only present what it hands them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from editor.core.planner import PlanError, PlannedRequest, build_request
+from editor.core.pricing import format_credits
+from editor.core.scene import Scene
+from editor.engine.events import RenderEvent, Stage
+from editor.engine.service import Target, resolve_target
+from editor.engine.status import LineState
+from editor.ui.prompter import AnyPrompter
+from editor.ui.render.panels import CostPanel, QueuePanel
+from editor.ui.scene.document import SceneDocument
+from editor.ui.scene.table import SceneEditor
+from editor.ui.settings import Settings
+from editor.ui.tasks import AsyncRunner, Op
+
+if TYPE_CHECKING:  # the network stack loads on the first render, not at start-up
+    from editor.engine.render import RenderEngine, RenderOutcome, Resend
+    from editor.engine.renderplan import Estimate
+    from editor.engine.service import ServiceSession
+
+NO_KEY = ("No API key is set. Add one in Settings (it is kept in the system keyring), or turn "
+          "on the sandbox to try Castline without one.")
+
+
+class RenderController(QObject):
+    message = Signal(str, int)
+    play_requested = Signal(str)  # line id: rendered for playing, now play it
+    audio_ready = Signal(str)  # a file to play (a voice sample)
+    service_changed = Signal()  # where requests go changed (labels, banner)
+    running_changed = Signal(bool)
+    queue_wanted = Signal()  # a render started: show its queue
+
+    def __init__(self, document: SceneDocument, editor: SceneEditor, settings: Settings,
+                 runner: AsyncRunner, prompter: AnyPrompter, cost_panel: CostPanel,
+                 queue_panel: QueuePanel, *, force_sandbox: bool = False,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.editor = editor
+        self.settings = settings
+        self.runner = runner
+        self.prompter = prompter
+        self.cost_panel = cost_panel
+        self.queue_panel = queue_panel
+        self.force_sandbox = force_sandbox
+        self.session: ServiceSession | None = None
+        self._session_target: tuple[bool, str] | None = None  # (sandbox, url) of the session
+        self.engine: RenderEngine | None = None
+        self.op: Op | None = None
+        self._fresh_keys: set[str] = set()  # requests of the running render sent as new takes
+        cost_panel.set_rounding(str(settings.get("pricing/rounding")))
+        queue_panel.cancel_requested.connect(self.cancel_render)
+        queue_panel.cancel_item_requested.connect(self._on_queue_cancel_item_requested)
+
+    # --- where requests go -----------------------------------------------------------------
+
+    def target(self) -> Target:
+        """Where requests go and why: --sandbox, then APIINONE_BASE_URL, then Settings."""
+        return resolve_target(self.force_sandbox, str(self.settings.get("service/base_url")),
+                              saved_sandbox=bool(self.settings.get("service/sandbox")))
+
+    @property
+    def sandbox(self) -> bool:
+        return self.target().sandbox
+
+    def follow_service(self) -> None:
+        """After Settings or a new session: the document shows the right service's audio."""
+        self.document.use_service(self.sandbox)
+        self.service_changed.emit()
+
+    async def ensure_service(self) -> ServiceSession:
+        from editor.engine.service import open_target
+
+        target = self.target()
+        if self.session is not None and self._session_target == (target.sandbox, target.url):
+            return self.session
+        if self.session is not None:
+            await self.session.aclose()
+            self.session = None
+        self.session = await open_target(
+            target, callback_url=str(self.settings.get("service/callback_url")) or None,
+            no_key=NO_KEY)
+        self._session_target = (target.sandbox, target.url)
+        self.follow_service()
+        return self.session
+
+    async def refresh_balance(self) -> None:
+        if self.session is None:
+            return
+        from editor.engine.errors import ServiceError
+
+        try:
+            self.cost_panel.balance_value = await self.session.client.balance()
+        except ServiceError:
+            self.cost_panel.balance_value = None
+        self.update_costs()
+
+    async def shutdown(self) -> None:
+        if self.op is not None:
+            self.op.cancel()
+        if self.session is not None:
+            await self.session.aclose()
+            self.session = None
+
+    # --- the live cost ---------------------------------------------------------------------
+
+    def update_costs(self) -> Estimate:
+        from editor.engine.renderplan import render_now, total_estimate
+
+        doc = self.document
+        lines, states, mode = doc.scene.lines, doc.line_state, doc.mode
+        now = render_now(doc.costs, mode,
+                         lambda r: states.get(lines[r].id) is LineState.READY, doc.ready)
+        rows = self.editor.selected_rows()
+        selection = doc.costs.selection_cost(rows) if rows and len(rows) <= 2000 else None
+        self.cost_panel.show_figures(doc.costs, selection, len(rows),
+                                     total_estimate(doc.costs, mode), now, mode,
+                                     sandbox=self.sandbox)
+        return now
+
+    # --- renders ---------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.op is not None and self.op.running
+
+    @property
+    def task(self) -> asyncio.Task[Any] | None:
+        return self.op.task if self.op is not None else None
+
+    def render_scene(self) -> None:
+        self.start_render(None)
+
+    def render_selection(self) -> None:
+        self.start_render(self.editor.selected_rows())
+
+    def rerender_line(self) -> None:
+        """A new take of the current line; its earlier takes are kept."""
+        row = self.editor.current_row()
+        if row is None:
+            return
+        if self.document.scene.lines[row].locked:
+            self.message.emit(f"Line {row + 1} is locked; unlock it (Ctrl+L) to render a new "
+                              "take.", 6000)
+            return
+        self.start_render([row], force=True)
+
+    def start_render(self, rows: list[int] | None, *, force: bool = False,
+                     then_play: str | None = None) -> asyncio.Task[Any] | None:
+        if self.running:
+            self.message.emit("A render is already running; wait or cancel it.", 5000)
+            return None
+        self.op = self.runner.run(self._render(rows, force, then_play), "render")
+        self.op.failure(self._on_render_failed).start()
+        self.running_changed.emit(True)
+        assert self.op.task is not None
+        self.op.task.add_done_callback(lambda _t: self.running_changed.emit(False))
+        return self.op.task
+
+    async def _render(self, rows: list[int] | None, force: bool,
+                      then_play: str | None) -> RenderOutcome | None:
+        from editor.engine.journal import service_id
+        from editor.engine.renderplan import build_plan_in_background
+
+        doc = self.document
+        target = self.target()
+        try:  # off the window's thread, on a snapshot: an episode's plan takes a while
+            render_plan = await build_plan_in_background(
+                doc.scene, doc.mode, doc.book, rows, force=force, journal=doc.journal,
+                service="" if target.sandbox else service_id(target.url))
+        except PlanError as e:
+            self.prompter.tell("Cannot render", str(e))
+            return None
+        requests = render_plan.requests
+        if not requests:
+            notes = []
+            if render_plan.locked_rows:
+                notes.append(f"{len(render_plan.locked_rows)} locked line(s) are never rendered "
+                             "(Ctrl+L unlocks).")
+            if render_plan.sandbox_only_rows:
+                notes.append(f"{len(render_plan.sandbox_only_rows)} line(s) have only sandbox "
+                             "audio.")
+            self.message.emit(" ".join(["Everything selected is already rendered.", *notes]), 5000)
+            if then_play:
+                self.play_requested.emit(then_play)
+            return None
+        fresh = {r.key for r in requests} if force else set()
+        self._fresh_keys = fresh
+        cost = render_plan.cost
+        silent = [r + 1 for r in render_plan.locked_rows
+                  if doc.book.status(doc.scene.lines[r]).state is not LineState.READY]
+        if silent:
+            where = "the sandbox" if self.sandbox else "API in One"
+            self.message.emit(f"Locked line(s) {', '.join(map(str, silent[:10]))} have no audio "
+                              f"from {where} and are not rendered (Ctrl+L unlocks them).", 15000)
+        budget = float(self.settings.get("render/budget"))
+        if not self.sandbox and float(cost.high) > budget:
+            answer = await self.prompter.ask(
+                "Confirm render",
+                f"This render sends {len(render_plan.to_send)} request(s): {cost.text()}. "
+                f"That may be above your budget of {budget:g} credits set in Settings (the "
+                "high figure assumes the service rounds each request up to a whole credit). "
+                "Render?", ["Render", "Cancel"], default="Cancel")
+            if answer != "Render":
+                return None
+        if doc.modified:
+            doc.save_recovery()
+        session = await self.ensure_service()
+        from editor.engine.project import render_engine
+        from editor.engine.renderplan import learn_rounding
+        from editor.engine.report import failure_summary
+
+        if not self.sandbox and self.cost_panel.balance_value is None:
+            await self.refresh_balance()
+        balance_before = self.cost_panel.balance_value
+        engine = render_engine(session.client, doc.cache(), journal=doc.journal,
+                               jobs=int(self.settings.get("render/jobs")))
+        self.engine = engine
+        self.queue_panel.start(len(requests))
+        self.queue_wanted.emit()
+        outcome = await engine.run(requests, self._on_render_event, self._confirm_resend,
+                                   fresh=fresh)
+        self.engine = None
+        if outcome.errors:
+            message = failure_summary(doc.scene, requests, outcome.errors)
+            self.queue_panel.finish(message)
+            self.message.emit(message, 15000)
+        else:
+            self.queue_panel.finish(f"Done: {outcome.submitted} sent, {outcome.from_cache} from "
+                                    f"cache, {outcome.resumed} resumed.")
+            self.message.emit("Render finished.", 5000)
+        await self.refresh_balance()
+        rounding = None if self.sandbox else learn_rounding(
+            balance_before, self.cost_panel.balance_value,
+            [r for r in requests if r.key in outcome.sent])
+        if rounding:
+            self.settings.set("pricing/rounding", rounding)
+            self.cost_panel.set_rounding(rounding)
+        if then_play:
+            self.play_requested.emit(then_play)
+        return outcome
+
+    def _on_render_event(self, event: RenderEvent) -> None:
+        doc = self.document
+        if event.stage is Stage.READY and event.path is not None:
+            # before the status looks for it
+            doc.keep_take(event.request, event.path, asked=event.request.key in self._fresh_keys)
+        ids = doc.book.on_event(event)
+        self.queue_panel.on_event(event)
+        if event.stage is Stage.FAILED:
+            rows = ", ".join(str(r + 1) for r in doc.rows_of(ids))
+            self.message.emit(f"Line {rows} failed: {event.error}", 15000)
+        doc.lines_changed(ids)
+
+    async def _confirm_resend(self, requests: Sequence[PlannedRequest]) -> Resend:
+        """Requests sent once whose answer was lost: ask once, for all of them."""
+        from editor.engine.render import Resend
+        from editor.engine.renderplan import Estimate
+        from editor.engine.report import request_rows, rows_text
+
+        rows = request_rows(self.document.scene, requests)
+        cost = Estimate.of(requests)
+        answer = await self.prompter.ask(
+            "Lines that may already have been charged",
+            f"{len(rows)} line(s) ({rows_text(rows)}) were sent to the service once and the "
+            f"answer was lost, so they may already have been paid for ({cost.text()}).\n\n"
+            "Send again: send them now; if the first sending was charged, you pay twice.\n"
+            "Wait: send nothing for them now and ask again next time.\n"
+            "Drop: forget them; they stay unrendered until you render them as new.",
+            ["Send again", "Drop", "Wait"], default="Wait")
+        return {"Send again": Resend.SEND, "Drop": Resend.DROP}.get(answer, Resend.WAIT)
+
+    def _on_render_failed(self, error: BaseException) -> None:
+        self.queue_panel.finish(f"Render failed: {error}")
+        self.prompter.tell("Render failed", str(error))
+
+    def cancel_render(self) -> None:
+        if self.running:
+            assert self.op is not None
+            self.op.cancel()
+            self.document.book.forget_live()
+            self.document.refresh_all()
+            self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
+                                    "next render without paying again.")
+
+    def _on_queue_cancel_item_requested(self, key: str) -> None:
+        if self.engine is not None:
+            self.engine.cancel(key)
+
+    # --- voice samples ---------------------------------------------------------------------
+
+    def audition(self, speaker: str) -> None:
+        """A short sample of ``speaker``'s voice: free from the cache, else rendered after
+        the writer agrees to its price."""
+        scene = self.document.scene
+        sample = Scene(model=scene.model, stability=scene.stability,
+                       language_code=scene.language_code)
+        sample.insert_lines(0, [sample.new_line(speaker, f"[curious] Hello, I'm {speaker.title()}. "
+                                                         "This is how I sound in this scene.")])
+        sample.set_voice(speaker, scene.voice_of(speaker))
+        request = build_request(sample, sample.lines)
+        cached = self.document.cache().get(request.key)
+        if cached is not None:
+            self.audio_ready.emit(str(cached))
+            return
+
+        async def go() -> None:
+            from editor.engine.project import render_engine
+
+            if not self.sandbox:
+                answer = await self.prompter.ask(
+                    "Hear voice", f"Render a short sample of {speaker}'s voice "
+                    f"({scene.voice_of(speaker) or 'default'}) for {format_credits(request.cost)}?",
+                    ["Render", "Cancel"], default="Render")
+                if answer != "Render":
+                    return
+            session = await self.ensure_service()
+            engine = render_engine(session.client, self.document.cache(),
+                                   journal=self.document.journal, jobs=1)
+            outcome = await engine.run([request])
+            if outcome.ok:
+                self.audio_ready.emit(str(outcome.paths[request.key]))
+            else:
+                raise next(iter(outcome.errors.values()))
+
+        self.runner.run(go(), "voice sample").failure(
+            lambda e: self.prompter.tell("Voice sample failed", str(e))).start()

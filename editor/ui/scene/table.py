@@ -1,0 +1,375 @@
+"""The scene table and the edits made in it: each edit is one undo command on the document.
+
+:class:`SceneEditor` holds the view (and the empty-scene hint), knows the selection, and
+turns the writer's edit actions into commands. It never reaches for other rooms: what they
+need (a click on the ▶ column, a message for the status bar) leaves as a signal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStackedWidget,
+    QTableView,
+)
+
+from editor.ui.prompter import AnyPrompter
+from editor.ui.scene import commands as cmd
+from editor.ui.scene.delegates import (
+    ChoiceDelegate,
+    LineDelegate,
+    NumberDelegate,
+    PauseDelegate,
+    SpeakerDelegate,
+    language_choices,
+    stability_choices,
+)
+from editor.ui.scene.document import SceneDocument
+from editor.ui.scene.model import (
+    COL_CREDITS,
+    COL_LANGUAGE,
+    COL_LENGTH,
+    COL_NUMBER,
+    COL_PAUSE,
+    COL_SPEAKER,
+    COL_STABILITY,
+    COL_STATUS,
+    COL_TEXT,
+)
+
+MAX_AUTOSIZED_ROWS = 2000
+
+
+class SceneView(QTableView):
+    """The table: Space plays, Esc stops, Delete removes, Enter edits the line."""
+
+    context_menu_requested = Signal(object)  # QPoint, global
+
+    def keyPressEvent(self, e: Any) -> None:
+        editing = self.state() == QAbstractItemView.State.EditingState
+        if not editing and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers():
+            index = self.currentIndex()
+            if index.isValid():
+                self.edit(self.model().index(index.row(), COL_TEXT))
+                return
+        super().keyPressEvent(e)
+
+    def contextMenuEvent(self, e: Any) -> None:
+        self.context_menu_requested.emit(e.globalPos())
+
+
+class SceneEditor(QObject):
+    number_clicked = Signal(int)  # row: the ▶ column
+    current_changed = Signal()
+    selection_changed = Signal()
+    message = Signal(str, int)
+
+    def __init__(self, document: SceneDocument, prompter: AnyPrompter,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.prompter = prompter
+        self.context_menu: QMenu | None = None  # the window fills it from the action table
+        view = self.view = SceneView()
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                             | QAbstractItemView.EditTrigger.EditKeyPressed
+                             | QAbstractItemView.EditTrigger.AnyKeyPressed)
+        view.setWordWrap(True)
+        view.setAlternatingRowColors(True)
+        view.setDragEnabled(True)
+        view.setAcceptDrops(True)
+        view.setDropIndicatorShown(True)
+        view.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        view.setDefaultDropAction(Qt.DropAction.MoveAction)
+        view.setTabKeyNavigation(True)
+        view.verticalHeader().hide()
+        view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        view.clicked.connect(self._on_view_clicked)
+        view.context_menu_requested.connect(self._on_view_context_menu_requested)
+        self.line_delegate = LineDelegate(view)
+        view.setItemDelegateForColumn(COL_NUMBER, NumberDelegate(view))
+        view.setItemDelegateForColumn(COL_TEXT, self.line_delegate)
+        view.setItemDelegateForColumn(COL_SPEAKER, SpeakerDelegate(lambda: self.scene, view))
+        view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), view))
+        view.setItemDelegateForColumn(COL_LANGUAGE, ChoiceDelegate(language_choices(), view))
+        view.setItemDelegateForColumn(COL_PAUSE, PauseDelegate(view))
+        self.empty_hint = QLabel(
+            "<h2>An empty scene</h2><p>Press <b>Ctrl+Return</b> to add a line, "
+            "<b>Ctrl+I</b> to import a Fountain, text or CSV script, or <b>Ctrl+O</b> to open a "
+            "scene.</p>")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint.setEnabled(False)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(view)
+        self.stack.addWidget(self.empty_hint)
+        self._rows_timer = QTimer(self, singleShot=True, interval=50)
+        self._rows_timer.timeout.connect(self.resize_rows)
+        view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
+        document.replaced.connect(self._on_document_replaced)
+        document.changed.connect(self._on_document_changed)
+        self._on_document_replaced()
+
+    @property
+    def scene(self) -> Any:
+        return self.document.scene
+
+    @property
+    def model(self) -> Any:
+        return self.document.model
+
+    def _on_document_replaced(self) -> None:
+        model = self.document.model
+        view = self.view
+        model.rows_dropped.connect(self._on_model_rows_dropped)
+        view.setModel(model)
+        view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
+        view.selectionModel().currentRowChanged.connect(lambda *_: self.current_changed.emit())
+        header = view.horizontalHeader()
+        header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((COL_NUMBER, 48), (COL_SPEAKER, 96), (COL_STABILITY, 108),
+                           (COL_LANGUAGE, 104), (COL_PAUSE, 64), (COL_STATUS, 132),
+                           (COL_LENGTH, 56), (COL_CREDITS, 60)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            view.setColumnWidth(col, width)
+        self.resize_rows()
+        model.rowsInserted.connect(lambda *_: self.resize_rows())
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(lambda *_: self._on_document_changed())  # at once: editing follows
+        model.dataChanged.connect(self._on_model_data_changed)
+        self._on_document_changed()
+        if self.scene.lines:
+            view.setCurrentIndex(model.index(0, COL_TEXT))
+        self.current_changed.emit()
+
+    def _on_document_changed(self) -> None:
+        self.stack.setCurrentIndex(0 if self.scene.lines else 1)
+
+    def resize_rows(self) -> None:
+        if len(self.scene) <= MAX_AUTOSIZED_ROWS:
+            self.view.resizeRowsToContents()
+
+    def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Any = ()) -> None:
+        if top.row() == bottom.row():
+            self.view.resizeRowToContents(top.row())
+
+    def _on_view_clicked(self, index: QModelIndex) -> None:
+        if index.column() == COL_NUMBER:
+            self.view.setCurrentIndex(index)
+            self.number_clicked.emit(index.row())
+
+    def _on_view_context_menu_requested(self, pos: Any) -> None:
+        if self.context_menu is not None:
+            self.context_menu.popup(pos)
+
+    # --- the selection -----------------------------------------------------------------------
+
+    def selected_rows(self) -> list[int]:
+        sm = self.view.selectionModel()
+        if sm is None:
+            return []
+        rows = sorted({i.row() for i in sm.selectedIndexes()})
+        if not rows and self.view.currentIndex().isValid():
+            rows = [self.view.currentIndex().row()]
+        return rows
+
+    def current_row(self) -> int | None:
+        index = self.view.currentIndex()
+        return index.row() if index.isValid() else None
+
+    def select_rows(self, rows: list[int], column: int = COL_TEXT) -> None:
+        if not rows:
+            return
+        sm = self.view.selectionModel()
+        sm.clearSelection()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for r in rows:
+            sm.select(self.model.index(r, 0), flags)
+        sm.setCurrentIndex(self.model.index(rows[0], column), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.view.scrollTo(self.model.index(rows[0], column))
+
+    def scroll_to_line(self, line_id: str) -> None:
+        if self.document.has(line_id):
+            self.view.scrollTo(self.model.index(self.scene.row_of(line_id), COL_TEXT))
+
+    def open_line_editor(self) -> Any:
+        """The line editor open in the table (None when no line is being edited)."""
+        editor = self.view.indexWidget(self.view.currentIndex())
+        if editor is None:
+            editor = self.view.focusWidget()
+        return editor if hasattr(editor, "textCursor") else None
+
+    # --- edits: each is one undo command ----------------------------------------------------------
+
+    def _push(self, command: Any) -> None:
+        self.document.undo.push(command)
+
+    def commit_cell(self, row: int, field: str, value: Any) -> None:
+        self.document.commit_cell(row, field, value)
+
+    def _new_line_speaker(self, row: int | None) -> str:
+        if row is None or not self.scene.lines:
+            return next(iter(self.scene.cast), "SPEAKER")
+        current = self.scene.lines[row].speaker
+        before = self.scene.lines[row - 1].speaker if row > 0 else None
+        if before and before != current:
+            return before  # dialogue alternates: the next line is the other speaker's
+        others = [n for n in self.scene.cast if n != current]
+        return others[0] if others else current
+
+    def insert_below(self) -> None:
+        row = self.current_row()
+        at = len(self.scene) if row is None else row + 1
+        self._insert_at(at, self._new_line_speaker(row))
+
+    def insert_above(self) -> None:
+        row = self.current_row()
+        at = 0 if row is None else row
+        self._insert_at(at, self._new_line_speaker(row) if row is not None else "SPEAKER")
+
+    def _insert_at(self, at: int, speaker: str) -> None:
+        line = self.scene.new_line(speaker, "")
+        self._push(cmd.InsertLinesCommand(self.scene, at, [line]))
+        self.select_rows([at])
+        self.view.edit(self.model.index(at, COL_TEXT))
+
+    def delete_rows(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self._push(cmd.DeleteLinesCommand(self.scene, rows))
+            if self.scene.lines:
+                self.select_rows([min(rows[0], len(self.scene) - 1)])
+
+    def duplicate_rows(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        command = cmd.DuplicateLinesCommand(self.scene, rows)
+        self._push(command)
+        self.select_rows(list(range(command.at, command.at + len(command.copies))))
+
+    def move_rows(self, step: int) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        if (step < 0 and rows[0] == 0) or (step > 0 and rows[-1] == len(self.scene) - 1):
+            return
+        dest = rows[0] - 1 if step < 0 else rows[-1] + 2
+        self.move(rows, dest, "Move up" if step < 0 else "Move down")
+
+    def move(self, rows: list[int], dest: int, label: str) -> None:
+        ids = [self.scene.lines[r].id for r in rows]
+        self._push(cmd.MoveLinesCommand(self.scene, rows, dest, label))
+        self.select_rows(sorted(self.scene.row_of(i) for i in ids), self.view.currentIndex().column()
+                         if self.view.currentIndex().isValid() else COL_TEXT)
+
+    def _on_model_rows_dropped(self, rows: list[int], dest: int) -> None:
+        QTimer.singleShot(0, lambda: self.move(rows, dest, "Move lines"))
+
+    def split_line(self) -> None:
+        row = self.current_row()
+        editor = self.open_line_editor()
+        if row is None or editor is None:
+            self.message.emit("Edit a line (Enter) and put the cursor where it should be split, "
+                              "then press Ctrl+K.", 6000)
+            return
+        position = editor.textCursor().position()
+        text = editor.toPlainText()
+        self.line_delegate.closeEditor.emit(editor)
+        if text != self.scene.lines[row].text:
+            self.commit_cell(row, "text", text)
+        if not 0 < position < len(self.scene.lines[row].text):
+            self.message.emit("Put the cursor inside the text to split the line.", 5000)
+            return
+        self._push(cmd.SplitLineCommand(self.scene, row, position))
+        self.select_rows([row + 1])
+
+    def merge_line(self) -> None:
+        row = self.current_row()
+        if row is None or row + 1 >= len(self.scene):
+            self.message.emit("The last line has no next line to merge with.", 5000)
+            return
+        self._push(cmd.MergeLinesCommand(self.scene, row))
+        self.select_rows([row])
+
+    def set_selection(self, field: str, value: Any) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self._push(cmd.SetFieldCommand(self.scene, rows, field, [value] * len(rows)))
+
+    def set_speaker_dialog(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        name = self.prompter.item_now("Set speaker", f"Speaker of {len(rows)} line(s):",
+                                      list(self.scene.cast), editable=True)
+        if name and name.strip():
+            self.set_selection("speaker", name.strip())
+
+    def set_language_dialog(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        choices = language_choices()
+        label = self.prompter.item_now("Set language", f"Language of {len(rows)} line(s):",
+                                       [c[0] for c in choices])
+        if label is not None:
+            self.set_selection("language_code", dict(choices)[label])
+
+    def set_locked(self, locked: bool) -> None:
+        """Lock or unlock the current line (the Takes panel's box)."""
+        row = self.current_row()
+        if row is not None:
+            self._push(cmd.SetFieldCommand(self.scene, [row], "locked", [locked],
+                                           "Lock line" if locked else "Unlock line"))
+
+    def toggle_lock(self) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        lock = not all(self.scene.lines[r].locked for r in rows)
+        label = ("Lock" if lock else "Unlock") + (" line" if len(rows) == 1 else f" {len(rows)} lines")
+        self._push(cmd.SetFieldCommand(self.scene, rows, "locked", [lock] * len(rows), label))
+
+    def insert_tag(self, tag: str) -> None:
+        """Put ``[tag]`` at the cursor of the line being edited (opening it at the end if none)."""
+        editor = self.open_line_editor()
+        if editor is None:
+            row = self.current_row()
+            if row is None:
+                return
+            self.view.setCurrentIndex(self.model.index(row, COL_TEXT))
+            self.view.edit(self.model.index(row, COL_TEXT))
+            editor = self.open_line_editor()
+            if editor is None:
+                return
+            editor.moveCursor(editor.textCursor().MoveOperation.End)
+        cursor = editor.textCursor()
+        before = editor.toPlainText()[:cursor.position()]
+        space = "" if not before or before.endswith(" ") else " "
+        cursor.insertText(f"{space}[{tag}] ")
+        editor.setTextCursor(cursor)
+
+    def rename_speaker(self, old: str, new: str) -> None:
+        verb = "Merge" if new in self.scene.cast else "Rename"
+        self._push(cmd.CastCommand(self.scene, f"{verb} {old} → {new}", "rename", old, new))
+
+    def set_voice(self, speaker: str, voice: str) -> None:
+        if speaker in self.scene.cast and self.scene.voice_of(speaker) != voice:
+            self._push(cmd.CastCommand(self.scene, f"Voice of {speaker}", "voice", speaker, voice))
+
+    def scene_settings_dialog(self) -> None:
+        from editor.ui.scene.dialog import SceneSettingsDialog
+
+        dialog = SceneSettingsDialog(self.scene, int(self.document.settings.get("render/gap_ms")),
+                                     self.view.window())
+        dialog.accepted.connect(lambda: self.document.apply_scene_settings(dialog.changes()))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()

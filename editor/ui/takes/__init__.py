@@ -1,0 +1,1 @@
+"""The takes room: the current line's takes and the Takes panel."""
