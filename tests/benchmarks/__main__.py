@@ -483,12 +483,20 @@ def bench_queue_memory() -> None:
         "(lines 1 : 3 : 10)", "linear (≈ 1 : 3 : 10) or flatter", ok(grow[2] <= 12))
 
 
+# --- the dialogue splitter (issue 17) --------------------------------------------------------------
+
+def bench_split() -> None:
+    from tests.benchmarks.split_bench import bench
+
+    bench(row, ok)
+
+
 def main() -> int:
     print(f"Castline benchmarks on {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}", flush=True)
     steps = [("start", bench_start), ("big", None), ("render", bench_render),
              ("playback", bench_playback), ("mix", bench_mix), ("episode", bench_episode),
-             ("queue-memory", bench_queue_memory)]
+             ("queue-memory", bench_queue_memory), ("split", bench_split)]
     only = set(sys.argv[1:]) - {"naive-full"}
     global NAIVE_FULL
     NAIVE_FULL = "naive-full" in sys.argv[1:]
