@@ -11,11 +11,12 @@ Two sources, in this order:
    in a fixed reference voice (text on standard input, never as an argument), with a short
    placeholder sound for tags that make sound (``[laughs]``, ``[sighs]``...) and silence for
    pause tags. Both signals become 10 ms frames of MFCCs (numpy's FFT) plus a speech/silence
-   level; a banded DTW (coarse at 40 ms, then fine at 10 ms around the coarse path, each row
-   vectorised) aligns the reference to the clip; the gap between reference lines is carried
-   through the path, and the cut snaps to the quietest 15 ms within ±150 ms of it. A cut that
-   is not in silence, whose stretch of the path matched badly, or that has an equally quiet
-   rival nearby gets a low confidence and is marked *uncertain*.
+   level; a banded DTW (40 ms frames, each row one vectorised step; finer passes are
+   supported but measured no better) aligns the reference to the clip; the gap between
+   reference lines is carried through the path, and the cut snaps to the quietest 15 ms
+   within ±150 ms of it. A cut that is not in silence, whose stretch of the path matched
+   badly, or that has an equally quiet rival nearby gets a low confidence and is marked
+   *uncertain*; so is one where the script says the lines overlap (``[interrupting]``).
 
 :func:`split_by_silence` (cut at the N-1 longest silences) is kept as the baseline the
 benchmark compares against; it fails on real exchanges, where a pause inside a line is often
