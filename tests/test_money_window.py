@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -131,12 +132,12 @@ def test_dropping_a_maybe_charged_request_sends_nothing_and_forgets_it(
     run(qloop, go(), timeout=120)
 
 
-def test_a_dialogue_group_with_a_deleted_line_is_never_exported_as_if_whole(
+def test_a_dialogue_group_with_a_deleted_line_never_exports_the_line_that_is_gone(
         window: MainWindow, qloop: asyncio.AbstractEventLoop, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    """Until groups are cut into per-line takes, a group whose line is gone needs a new
-    render: the window shows its other lines as changed and export lists them as missing;
-    the command line refuses. Neither exports the audio of a line that is gone."""
+    """A dialogue render is cut into per-line takes. Deleting one line of the group leaves
+    the others ready (each speaks its own piece); the window's export and the command line's
+    then use those pieces, never the whole clip with the deleted line in it."""
     from editor import cli
     from editor.engine.export import plan_export
     from editor.engine.project import resolver
@@ -149,18 +150,39 @@ def test_a_dialogue_group_with_a_deleted_line_is_never_exported_as_if_whole(
     assert task is not None
     outcome = run(qloop, task)
     assert outcome is not None and outcome.ok
-    group = [ln.id for ln in window.scene.lines[:3]]
-    assert len({window.book.take(ln).id for ln in window.scene.lines[:3]}) == 1  # type: ignore[union-attr]
+    lines = window.scene.lines[:3]
+    group = [ln.id for ln in lines]
+
+    async def pieces_kept() -> None:  # the cut runs on a worker thread after the render
+        for _ in range(600):
+            takes = [window.book.take(ln) for ln in lines]
+            if all(t is not None and t.group for t in takes):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the dialogue was not cut into per-line takes within 30 s")
+
+    run(qloop, pieces_kept())
+    whole = window.book.take(lines[0]).group  # type: ignore[union-attr]
     window.select_rows([1])
     window.editor.delete_rows()
     for line_id in (group[0], group[2]):
-        state = window.book.status(window.scene.line_by_id(line_id)).state
-        assert state is LineState.CHANGED, state
+        line = window.scene.line_by_id(line_id)
+        assert window.book.status(line).state is LineState.READY
+        take = window.book.take(line)
+        assert take is not None and take.group == whole and not take.is_group
     layout = plan_export(window.scene, resolver(window.book))
-    assert {window.scene.lines[r].id for r in layout.missing} >= {group[0], group[2]}
-    # The same scene on disk, through the command line.
+    exported = [ln.id for c in layout.clips for ln in c.lines]
+    assert group[1] not in exported
+    store = window.document.takes
+    whole_take = store.get(whole)  # type: ignore[arg-type]
+    assert whole_take is not None
+    assert all(c.source.path != store.path(whole_take) for c in layout.clips)
+    # The same scene on disk, through the command line: the mix is the two pieces and a gap.
     assert window.document.save()
     capsys.readouterr()
-    status = cli.main(["export", str(path), "--to", str(tmp_path), "--sandbox"])
-    err = capsys.readouterr().err
-    assert status == 1 and "have no audio" in err
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main(["export", str(path), "--to", str(out), "--sandbox", "--what",
+                     "mix,manifest", "--missing", "skip"]) == 0  # lines 3– were never rendered
+    rows = json.loads(next(out.glob("*_manifest.json")).read_text())["lines"]
+    assert group[1] not in [r["id"] for r in rows]

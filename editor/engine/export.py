@@ -61,6 +61,18 @@ class ExportCancelled(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """The dialogue clip a line's take was cut from: the whole clip, the lines it speaks in
+    order, and this line's span in it."""
+
+    source: Source
+    lines: tuple[str, ...]
+    start: float
+    end: float
+    uncertain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """Where a line's audio is: the file, and the take it belongs to (if any)."""
 
@@ -68,6 +80,7 @@ class Source:
     take: str | None = None
     # How to open it: a take's audio through its folder's gate (None: a file of the cache's).
     opener: Callable[[], BinaryIO] | None = field(default=None, compare=False)
+    group: Group | None = field(default=None, compare=False)  # a piece of a dialogue clip
 
     def open(self) -> BinaryIO:
         return self.opener() if self.opener is not None else open_regular(self.path)
@@ -125,20 +138,71 @@ def plan_export(scene: Scene, resolve: Resolve) -> ExportPlan:
     return ExportPlan(clips, missing)
 
 
+def whole_groups(clips: Sequence[Clip]) -> list[tuple[int, int]]:
+    """Runs [i, j) of clips that are, in order, every line of one dialogue clip: the mix then
+    uses that clip untouched, so nothing is lost at the joins."""
+    runs: list[tuple[int, int]] = []
+    i = 0
+    while i < len(clips):
+        group = clips[i].source.group
+        if group is not None and len(clips[i].lines) == 1:
+            n = len(group.lines)
+            run = clips[i:i + n]
+            if (len(run) == n and all(len(c.lines) == 1 and c.source.group is not None
+                                      and c.source.group.source.path == group.source.path
+                                      for c in run)
+                    and tuple(c.first.id for c in run) == group.lines):
+                runs.append((i, i + n))
+                i += n
+                continue
+        i += 1
+    return runs
+
+
 def assemble_mix(scene: Scene, clips: Sequence[Clip], default_gap_ms: int = DEFAULT_GAP_MS,
                  check: Callable[[], None] | None = None,
                  report: Callable[[Clip], None] | None = None
                  ) -> tuple[Audio, int, list[Placement]]:
-    """The scene's timeline: each clip, then the pause of its last line (none after the last)."""
+    """The scene's timeline: each clip, then the pause of its last line (none after the last).
+
+    Where consecutive lines are every line of one dialogue clip, in order, that clip is
+    placed whole (its own gaps, no pauses added inside) and each line sits at its span in it.
+    Returns one placement per clip."""
+    runs = dict(whole_groups(clips))
+    pieces: list[tuple[int, int]] = []  # clip ranges, one per decoded piece
     decoded = []
-    for c in clips:
+    i = 0
+    while i < len(clips):
+        j = runs.get(i, i + 1)
         if check is not None:
             check()
-        decoded.append(read_clip(c))
-        if report is not None:
-            report(c)
-    gaps = [scene.pause_after(c.lines[-1], default_gap_ms) for c in clips]
-    return assemble(decoded, gaps)
+        if j - i > 1 or (i in runs):
+            group = clips[i].source.group
+            assert group is not None
+            decoded.append(read_clip(Clip(clips[i].rows, clips[i].lines, group.source)))
+        else:
+            decoded.append(read_clip(clips[i]))
+        for c in clips[i:j]:
+            if report is not None:
+                report(c)
+        pieces.append((i, j))
+        i = j
+    gaps = [scene.pause_after(clips[j - 1].lines[-1], default_gap_ms) for _i, j in pieces]
+    mix, rate, placed = assemble(decoded, gaps)
+    placements: list[Placement] = []
+    for (a, b), p in zip(pieces, placed, strict=True):
+        if b - a == 1 and a not in runs:
+            placements.append(p)
+            continue
+        for k, c in enumerate(clips[a:b]):
+            group = c.source.group
+            assert group is not None
+            start = group.start if k else 0.0
+            end = group.end if k < b - a - 1 else p.duration
+            frames_start = round((p.start + start) * rate)
+            frames_end = round((p.start + min(end, p.duration)) * rate)
+            placements.append(Placement(frames_start / rate, (frames_end - frames_start) / rate))
+    return mix, rate, placements
 
 
 def read_clip(clip: Clip) -> Decoded:
@@ -398,12 +462,19 @@ class Exporter:
         rows = []
         for c in clips:
             file = c.file or mix_name
+            group = c.source.group
             for row, line in zip(c.rows, c.lines, strict=True):
                 rows.append({
                     "index": row + 1, "id": line.id, "speaker": line.speaker,
                     "voice": self.scene.voice_of(line.speaker), "text": line.text, "file": file,
                     "start": round(c.start, 3), "duration": round(c.duration, 3),
                     "take": c.source.take or "", "sha256": digest(file),
+                    # A line cut from a dialogue clip: that clip's take, and where the line
+                    # sits in it; "uncertain" when the cut may be off (check it by ear).
+                    "group_take": (group.source.take or "") if group else "",
+                    "group_start": round(group.start, 3) if group else "",
+                    "group_duration": round(group.end - group.start, 3) if group else "",
+                    "uncertain": bool(group and group.uncertain),
                 })
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")

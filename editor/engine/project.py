@@ -6,7 +6,7 @@ an export lacks and what rendering them costs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from editor.core.planner import Mode, PlanError, PlannedRequest
 from editor.core.scene import Line, Scene
 from editor.engine.cache import AudioCache, default_state_dir
-from editor.engine.export import ExportPlan, Resolve, Source, plan_export
+from editor.engine.export import ExportPlan, Group, Resolve, Source, plan_export
 from editor.engine.journal import Journal
 from editor.engine.renderplan import RenderPlan, build_plan
 from editor.engine.status import LineState, StatusBook
@@ -27,22 +27,35 @@ if TYPE_CHECKING:  # the network stack loads when a render starts
 log = logging.getLogger(__name__)
 
 
-def keep_take(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbox: bool,
-              key_of: KeyOf | None = None) -> Take:
-    """Record a finished request as a take of its lines. It becomes a line's chosen take only
-    where the line has no chosen take that still speaks it (a render never replaces the
-    writer's choice); without ``key_of`` (nothing known of the scene now), everywhere."""
+def activation(store: TakeStore, sandbox: bool, key_of: KeyOf | None) -> Callable[[str], bool]:
+    """Whether a new take becomes a line's chosen take: only where the line has no chosen
+    take that still speaks it (a render never replaces the writer's choice); without
+    ``key_of`` (nothing known of the scene now), everywhere."""
 
     def activate(line_id: str) -> bool:
         if key_of is None:
             return True
         current = store.active_id(line_id)
         take = store.get(current) if current is not None else None
-        return take is None or take.sandbox != sandbox or not store.usable(take, key_of)
+        return (take is None or take.is_group or take.sandbox != sandbox
+                or not store.usable(take, key_of))
 
+    return activate
+
+
+def keep_take(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbox: bool,
+              key_of: KeyOf | None = None, cut: bool = True) -> Take:
+    """Record a finished request as a take of its lines (see :func:`activation` for when it
+    becomes their choice). A dialogue request is kept whole and cut into per-line takes
+    (:mod:`editor.engine.grouptakes`); the group take is returned. With ``cut=False`` the
+    group take is kept (speaking its lines) and the caller cuts it later, off its thread."""
+    if len(request.line_ids) > 1:
+        from editor.engine.grouptakes import keep_group
+
+        return keep_group(store, request, audio, sandbox=sandbox, key_of=key_of, cut=cut)[0]
     return store.add(request.line_keys, dict(zip(request.line_ids, request.texts, strict=False)),
                      request.body, request.key, audio, cost=float(request.cost), sandbox=sandbox,
-                     activate=activate)
+                     activate=activation(store, sandbox, key_of))
 
 
 def keep_takes(store: TakeStore, requests: Sequence[PlannedRequest], paths: Mapping[str, Path],
@@ -62,7 +75,13 @@ def resolver(book: StatusBook) -> Resolve:
         if take is None or store is None:
             return Source(status.path)  # the cache's own file
         # A take's audio is read through the takes folder's gate: no link is followed.
-        return Source(status.path, take.id, opener=lambda: store.open_audio(take))
+        group = None
+        whole = store.get(take.group) if take.group else None
+        span = take.span
+        if whole is not None and span is not None and (whole_path := store.path(whole)):
+            group = Group(Source(whole_path, whole.id, opener=lambda: store.open_audio(whole)),
+                          tuple(whole.lines), span[0], span[1], take.uncertain)
+        return Source(status.path, take.id, opener=lambda: store.open_audio(take), group=group)
 
     return resolve
 

@@ -138,7 +138,10 @@ class StatusBook:
         """The line's takes from this service (the sandbox's and the real one's stay apart)."""
         if self.takes is None:
             return []
-        return [t for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox]
+        takes = [t for t in self.takes.takes_for(line.id) if t.sandbox == self.sandbox]
+        # A dialogue's whole clip is listed only while none of its pieces speaks this line.
+        cut = {t.group for t in takes if t.group}
+        return [t for t in takes if not (t.is_group and t.id in cut)]
 
     def take_count(self, line: Line) -> int:
         return len(self.takes_of(line))

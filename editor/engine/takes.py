@@ -86,6 +86,30 @@ class Take:
     def line_ids(self) -> list[str]:
         return list(self.lines)
 
+    # A dialogue request's clip is kept whole as a *group* take (never chosen by itself);
+    # each of its lines gets a *piece*: its cut of that clip, a take of the line alone.
+    @property
+    def is_group(self) -> bool:
+        return self.extra.get("kind") == "group"
+
+    @property
+    def group(self) -> str | None:
+        """The group take this piece was cut from (None: not a piece)."""
+        value = self.extra.get("group")
+        return value if isinstance(value, str) else None
+
+    @property
+    def span(self) -> tuple[float, float] | None:
+        """A piece's start and end, in seconds, within its group's clip."""
+        start, end = self.extra.get("start"), self.extra.get("end")
+        if isinstance(start, int | float) and isinstance(end, int | float) and 0 <= start < end:
+            return float(start), float(end)
+        return None
+
+    @property
+    def uncertain(self) -> bool:
+        return bool(self.extra.get("uncertain", False))
+
     def to_data(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(data.pop("extra"))
@@ -419,7 +443,8 @@ class TakeStore:
     @_exclusive
     def add(self, line_keys: dict[str, str], texts: dict[str, str], request: dict[str, Any],
             request_key: str, audio: Path, *, cost: float, sandbox: bool,
-            activate: Callable[[str], bool] | None = None) -> Take:
+            activate: Callable[[str], bool] | None = None,
+            extra: dict[str, Any] | None = None) -> Take:
         """Keep ``audio`` (copied or hard-linked in) as a new take of the lines, made the
         active take of each line for which ``activate`` answers True (default: all).
 
@@ -441,7 +466,7 @@ class TakeStore:
         rel = f"{AUDIO_DIR}/{take_id}{suffix}"
         self._place(audio, None, rel)
         take = Take(take_id, dict(line_keys), dict(texts), dict(request), request_key, rel,
-                    digest, float(cost), time.time(), sandbox)
+                    digest, float(cost), time.time(), sandbox, dict(extra or {}))
         records: list[dict[str, Any]] = [{"op": "add", "take": take.to_data()}]
         records += [{"op": "active", "line": line_id, "take": take_id} for line_id in chosen]
         self._append(records)

@@ -9,6 +9,7 @@ progress, from which every panel refreshes (Anki's ``operation_did_execute``).
 
 from __future__ import annotations
 
+import logging
 import secrets
 import shutil
 from fractions import Fraction
@@ -27,13 +28,22 @@ from editor.engine.cache import AudioCache, default_state_dir
 from editor.engine.journal import Journal
 from editor.engine.renderplan import Estimate
 from editor.engine.status import LineState, StatusBook
-from editor.engine.takes import Take, TakeError, TakeStore, is_unsaved_takes, takes_dir_for
+from editor.engine.takes import (
+    KeyOf,
+    Take,
+    TakeError,
+    TakeStore,
+    is_unsaved_takes,
+    takes_dir_for,
+)
 from editor.ui.prompter import AnyPrompter
 from editor.ui.recovery import RecoveryFile
 from editor.ui.scene import commands as cmd
 from editor.ui.scene.model import COL_CREDITS, SceneTableModel
 from editor.ui.settings import Settings
 from editor.ui.tasks import AsyncRunner
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import asyncio
@@ -284,11 +294,47 @@ class SceneDocument(QObject):
         a take the writer asked for (``asked``: "New take") becomes the choice at once."""
         from editor.engine.project import keep_take
 
+        key_of = None if asked else self.book.key_of
         try:
-            keep_take(self.takes, request, path, sandbox=self.sandbox,
-                      key_of=None if asked else self.book.key_of)
+            take = keep_take(self.takes, request, path, sandbox=self.sandbox, key_of=key_of,
+                             cut=False)
         except TakeError as e:
             self.message.emit(str(e), 15000)
+            return
+        if take.is_group:
+            self._cut_group(request, take, path, key_of)
+
+    def _cut_group(self, request: PlannedRequest, group: Take, audio: Path,
+                   key_of: KeyOf | None) -> None:
+        """Cut a dialogue take into per-line takes on a worker thread (decoding and aligning
+        take a fraction of a second per group); the pieces are kept back on this thread."""
+        import tempfile
+
+        from editor.engine.grouptakes import cut_group, keep_pieces
+        from editor.engine.project import activation
+
+        store, sandbox = self.takes, self.sandbox
+        folder = Path(tempfile.mkdtemp(prefix="castline-pieces-"))
+
+        def keep(pieces: list[Any]) -> None:
+            try:
+                if store is self.takes:  # still the same scene
+                    active = activation(store, sandbox, key_of)
+                    # The group take spoke these lines until now: its pieces take over.
+                    keep_pieces(store, request, group, pieces, sandbox=sandbox,
+                                activate=lambda i: active(i) or store.active_id(i) == group.id)
+                    self.refresh_all()
+            except TakeError as e:
+                self.message.emit(str(e), 15000)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        def failed(error: BaseException) -> None:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.warning("could not cut the dialogue of lines %s: %s", request.line_ids, error)
+
+        self.runner.run(lambda: cut_group(audio, request, folder), "Cut a dialogue into lines"
+                        ).success(keep).failure(failed).start()
 
     def refresh_takes(self) -> None:
         """Takes another process (the command line) added meanwhile."""
