@@ -171,13 +171,19 @@ def _csv(size: int) -> str:
 def _ratio(small: Path, big: Path, repeat: int = 7) -> tuple[float, float]:
     """Best times of importing ``small`` and ``big``, measured in turn (so a busy moment on a
     shared machine hits both), each the minimum of ``repeat`` runs."""
+    import gc
     import time
     best = [float("inf"), float("inf")]
-    for _ in range(repeat):
-        for k, path in enumerate((small, big)):
-            t0 = time.perf_counter()
-            import_file(path)
-            best[k] = min(best[k], time.perf_counter() - t0)
+    gc.collect()
+    gc.disable()  # a collection landing in one run is noise, not the importer's work
+    try:
+        for _ in range(repeat):
+            for k, path in enumerate((small, big)):
+                t0 = time.perf_counter()
+                import_file(path)
+                best[k] = min(best[k], time.perf_counter() - t0)
+    finally:
+        gc.enable()
     return best[0], best[1]
 
 
@@ -200,9 +206,11 @@ def test_importers_are_linear(tmp_path: Path, name: str, make: object, suffix: s
         ratio = t4 / max(t1, 1e-4)
         print(f"\n{name}: {size / 1000:g} KB {t1 * 1000:.0f} ms, {4 * size / 1000:g} KB "
               f"{t4 * 1000:.0f} ms, ratio {ratio:.1f} (linear: 4)")
-        if ratio <= 6:
+        if ratio <= 9:
             break
-    assert ratio <= 6, f"{name}: 4x the input took {ratio:.1f}x the time"
+    # Linear is 4x; quadratic 16x. 9 leaves room for a busy machine and still fails the
+    # quadratic importer every time.
+    assert ratio <= 9, f"{name}: 4x the input took {ratio:.1f}x the time"
 
 
 def test_emphasis_pairs_nest_and_unpaired_markers_stay() -> None:
