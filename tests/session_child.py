@@ -37,7 +37,7 @@ def main() -> None:
     settings = Settings()
     settings.set("service/base_url", base_url)
     window = MainWindow(settings)
-    crash.add_rescuer(window.save_recovery)
+    crash.add_rescuer(window.document.save_recovery)
 
     async def session() -> None:
         window.show()
