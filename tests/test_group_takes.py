@@ -3,6 +3,7 @@ gets its own take, cut from the clip, and the mix still uses the clip whole."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def test_a_dialogue_render_gives_every_line_its_own_take_and_file(
         assert piece.span is not None
     spans = [pieces[f"x{i}"].span for i in range(4)]
     assert spans[0][0] == 0.0  # type: ignore[index]
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         assert a[1] == pytest.approx(b[0])  # type: ignore[index]  # the pieces tile the clip
     # Export: every line in its own file, and a manifest that says where each sits.
     out = tmp_path / "out"
