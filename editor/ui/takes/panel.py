@@ -1,10 +1,11 @@
-"""The Takes panel: the current line's takes."""
+"""The Takes panel: the current line's takes and, for a piece of a dialogue, its cut editor."""
 
 from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -23,6 +25,22 @@ from PySide6.QtWidgets import (
 from editor.core.scene import Line
 from editor.engine.takes import Take
 from editor.ui.icons import icon
+from editor.ui.takes.waveform import CutMark, Envelope, WaveformView
+
+
+@dataclass(frozen=True, slots=True)
+class CutView:
+    """What the cut editor shows: a group's clip, its cuts, the current line's span."""
+
+    group: str  # the group take's id
+    title: str
+    duration: float
+    cuts: Sequence[CutMark]
+    labels: Sequence[str]  # one per line of the group
+    span: tuple[float, float]
+    line_index: int  # the current line's place in the group
+    envelope: Envelope | None = None
+    movable: Sequence[bool] = field(default_factory=tuple)  # per cut: a piece on either side
 
 
 class TakesPanel(QWidget):
@@ -34,7 +52,10 @@ class TakesPanel(QWidget):
     choose_requested = Signal(str)  # take id
     delete_requested = Signal(str)  # take id
     regenerate_requested = Signal()
+    context_requested = Signal()  # a new take of the line with its neighbours, as a dialogue
     lock_requested = Signal(bool)
+    cut_moved = Signal(int, float)  # cut index in the shown group, new time (seconds)
+    hear_cut_requested = Signal(int)  # cut index: ~1.5 s on either side of it
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +86,44 @@ class TakesPanel(QWidget):
         self.regenerate.setToolTip("Render the line again: a new, paid reading; the others are "
                                    "kept (Ctrl+Alt+R)")
         self.regenerate.clicked.connect(self.regenerate_requested)
+        self.context = QPushButton("New take in context")
+        self.context.setToolTip("Render the line again with the lines before and after it, as a "
+                                "short dialogue, and keep only this line's part (a new, paid "
+                                "reading; the price is shown first) (Ctrl+Alt+Shift+R)")
+        self.context.clicked.connect(self.context_requested)
+        # The cut editor: shown while the chosen take is a piece of a dialogue.
+        self.cut_title = QLabel()
+        self.cut_title.setWordWrap(True)
+        self.cuts = WaveformView()
+        self.cuts.setToolTip("Drag a cut to move it; the two lines' takes follow (Undo "
+                             "puts it back)")
+        self.cuts.cut_moved.connect(self.cut_moved)
+        self.cuts.cut_selected.connect(lambda _i: self._update_cut_buttons())
+        self.hear = QPushButton(icon("play"), "Hear both sides")
+        self.hear.setToolTip("Play about 1.5 s before the selected cut, a short silence, then "
+                             "about 1.5 s after it: what each line keeps")
+        self.hear.clicked.connect(lambda _c=False: self.cuts.selected is not None and
+                                  self.hear_cut_requested.emit(self.cuts.selected))
+        self.cut_hint = QLabel()
+        self.cut_hint.setWordWrap(True)
+        self.cut_hint.setStyleSheet("color: #9a5b00;")
+        self.cut_box = QWidget()
+        cut_buttons = QHBoxLayout()
+        cut_buttons.addWidget(self.hear)
+        cut_buttons.addWidget(self.cut_hint, 1)
+        cut_layout = QVBoxLayout(self.cut_box)
+        cut_layout.setContentsMargins(0, 0, 0, 0)
+        cut_layout.addWidget(self.cut_title)
+        cut_layout.addWidget(self.cuts, 1)
+        cut_layout.addLayout(cut_buttons)
+        self.cut_box.hide()
+        self.cut_view: CutView | None = None
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(self.tree)
+        self.split.addWidget(self.cut_box)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 3)
+        self.split.setChildrenCollapsible(False)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.lock)
@@ -73,10 +132,11 @@ class TakesPanel(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate)
+        buttons.addWidget(self.context)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
-        layout.addWidget(self.tree)
+        layout.addWidget(self.split, 1)
         layout.addLayout(buttons)
         self.chosen: str | None = None
         self._shown: tuple[str | None, tuple[str, ...]] = (None, ())
@@ -108,6 +168,8 @@ class TakesPanel(QWidget):
             self.lock.setEnabled(False)
             self.lock.setChecked(False)
             self.regenerate.setEnabled(False)
+            self.context.setEnabled(False)
+            self.show_cuts(None)
             self._update_buttons()
             return
         self.title.setText(f"<b>Line {row + 1}</b> · {html.escape(line.speaker or 'no speaker')}"
@@ -115,6 +177,7 @@ class TakesPanel(QWidget):
         self.lock.setEnabled(True)
         self.lock.setChecked(line.locked)
         self.regenerate.setEnabled(not line.locked and bool(line.text.strip()))
+        self.context.setEnabled(not line.locked and bool(line.text.strip()))
         select = None
         for n, take in enumerate(takes, 1):
             length = seconds(take)
@@ -126,7 +189,15 @@ class TakesPanel(QWidget):
                 time.strftime("%d %b %H:%M", time.localtime(take.created)),
                 text if ok else f"(earlier text) {text}"])
             item.setData(0, Qt.ItemDataRole.UserRole, take.id)
-            tip = (f"Take {n}, made {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(take.created))}"
+            how = ""
+            if take.is_group:
+                how = f", the whole dialogue of {len(take.lines)} lines"
+            elif take.group is not None and take.extra.get("split") == "hand":
+                how = ", cut by hand from a dialogue take"
+            elif take.group is not None:
+                how = ", cut from a dialogue take" + (" (check the cut by ear)"
+                                                       if take.uncertain else "")
+            tip = (f"Take {n}{how}, made {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(take.created))}"
                    f", ≈ {take.cost:.2f} credits" + (", sandbox" if take.sandbox else "")
                    + ("" if ok else ". Rendered from an earlier text or setting: choosing it "
                       "plays it only once the line is back to that."))
@@ -154,3 +225,42 @@ class TakesPanel(QWidget):
         self.choose.setEnabled(take is not None and take != self.chosen)
         self.compare.setEnabled(take is not None and self.chosen is not None
                                 and take != self.chosen)
+
+    # --- the cut editor -----------------------------------------------------------------------
+
+    def show_cuts(self, view: CutView | None) -> None:
+        """Show a group's clip and cuts (None: hide the cut editor)."""
+        same = view is not None and self.cut_view is not None and \
+            view.group == self.cut_view.group and view.span == self.cut_view.span
+        self.cut_view = view
+        if view is None:
+            self.cut_box.hide()
+            return
+        self.cut_title.setText(view.title)
+        self.cuts.set_envelope(view.envelope, view.duration)
+        keep = self.cuts.selected if same else None
+        if keep is None:  # the cut after the line, else the one before it
+            keep = view.line_index if view.line_index < len(view.cuts) else \
+                max(0, view.line_index - 1) if view.cuts else None
+        self.cuts.set_cuts(view.cuts, view.labels, view.span, keep)
+        near = [i for i in (view.line_index - 1, view.line_index)
+                if 0 <= i < len(view.cuts) and view.cuts[i].uncertain and not view.cuts[i].hand]
+        others = sum(1 for c in view.cuts if c.uncertain and not c.hand) - len(near)
+        if near:
+            which = " and ".join(str(i + 1) for i in near)
+            self.cut_hint.setText(f"⚠ Cut {which} is uncertain: check this cut by ear "
+                                  "(Hear both sides) and drag it if a word is clipped.")
+        elif others > 0:
+            self.cut_hint.setText(f"⚠ {others} other cut(s) of this dialogue are uncertain: "
+                                  "check them by ear.")
+        else:
+            self.cut_hint.setText("")
+        self.cut_box.show()
+        self._update_cut_buttons()
+
+    def _update_cut_buttons(self) -> None:
+        self.hear.setEnabled(self.cut_view is not None and self.cuts.selected is not None)
+
+    def move_cut(self, index: int, at: float) -> float:
+        """Move cut ``index`` of the shown group to ``at`` seconds (as a drag does)."""
+        return self.cuts.move_cut(index, at)
