@@ -44,6 +44,7 @@ from editor.ui.render.controller import RenderController
 from editor.ui.render.panels import CostPanel, QueuePanel
 from editor.ui.scene.cast import CastPanel
 from editor.ui.scene.document import SceneDocument
+from editor.ui.scene.lockguard import LockGuard
 from editor.ui.scene.table import SceneEditor
 from editor.ui.settings import Settings
 from editor.ui.takes.controller import TakesController
@@ -65,13 +66,14 @@ class MainWindow(QMainWindow):
         self.runner = AsyncRunner(self)
         self._prompter: AnyPrompter = Prompter(self)
         self.player = Player(self)
-        self.cast_panel = CastPanel()
+        self.cast_panel = CastPanel(settings)
         self.cost_panel = CostPanel()
         self.takes_panel = TakesPanel()
         self.document = doc = SceneDocument(settings, self.runner, self._prompter,
                                             sandbox=False, cache_root=cache_root, parent=self)
         self.queue_panel = QueuePanel(lambda i: doc.scene.row_of(i))  # noqa: PLW0108 - scene changes
         self.editor = SceneEditor(doc, self._prompter, self)
+        LockGuard(self.editor)  # a try at editing a locked line says why it cannot
         self.render = RenderController(doc, self.editor, settings, self.runner, self._prompter,
                                        self.cost_panel, self.queue_panel, force_sandbox=sandbox,
                                        parent=self)
@@ -222,6 +224,7 @@ class MainWindow(QMainWindow):
         self.cast_panel.rename_requested.connect(editor.rename_speaker)
         self.cast_panel.voice_requested.connect(editor.set_voice)
         self.cast_panel.audition_requested.connect(render.audition)
+        render.auditions.compare.connect(playback.compare)
         render.play_requested.connect(playback.play_line)
         render.audio_ready.connect(playback.play_file)
         render.service_changed.connect(self._update_service_label)

@@ -15,9 +15,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
-from PySide6.QtWidgets import QAbstractButton, QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QDialog,
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QWidget,
+)
 
 Level = Literal["info", "warning", "error"]
 _ICONS = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
@@ -33,10 +40,25 @@ class Question:
     detail: str = ""
 
 
+class ChoiceDialog(Protocol):
+    """A dialog of the window's own (the pre-render check) asked like a question: it says
+    what it asks (``summary``), which answers it has (``choices``, the last one is what
+    Escape means) and, once closed, which one the writer chose (``answer``); ``choose``
+    sets the answer as a button would (a scripted prompter calls it)."""
+
+    choices: tuple[str, ...]
+    answer: str
+
+    def summary(self) -> str: ...
+
+    def choose(self, answer: str) -> None: ...
+
+
 class Prompter:
     def __init__(self, parent: QWidget | None) -> None:
         self._parent = parent
         self.open_boxes: list[QMessageBox] = []
+        self.open_dialogs: list[QDialog] = []
 
     def _box(self, title: str, text: str, choices: Sequence[str], default: str, detail: str,
              icon: QMessageBox.Icon) -> tuple[QMessageBox, dict[QAbstractButton, str]]:
@@ -73,6 +95,29 @@ class Prompter:
         finally:
             self.open_boxes.remove(box)
             box.deleteLater()
+
+    async def dialog(self, dialog: QDialog) -> str:
+        """Show one of the window's own question dialogs (a :class:`ChoiceDialog`) window-modal
+        with ``open()`` and return its answer when it closes; cancelling the caller closes it."""
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        asked: ChoiceDialog = dialog  # type: ignore[assignment]
+
+        def done(_result: int) -> None:
+            if not answer.done():
+                answer.set_result(asked.answer or asked.choices[-1])
+
+        dialog.finished.connect(done)
+        self.open_dialogs.append(dialog)
+        dialog.setWindowModality(dialog.windowModality().WindowModal)
+        dialog.open()
+        try:
+            return await answer
+        finally:
+            self.open_dialogs.remove(dialog)
+            if dialog.isVisible():
+                dialog.finished.disconnect(done)
+                dialog.reject()
+            dialog.deleteLater()
 
     def ask_now(self, title: str, text: str, choices: Sequence[str], *, default: str) -> str:
         """:meth:`ask` for a plain slot that cannot go on without the answer (modal)."""
@@ -137,6 +182,15 @@ class ScriptedPrompter:
 
     def ask_now(self, title: str, text: str, choices: Sequence[str], *, default: str) -> str:
         return self._next(title, text, choices, default)
+
+    async def dialog(self, dialog: QDialog) -> str:
+        """The dialog is not shown: its summary is recorded and the script answers."""
+        asked: ChoiceDialog = dialog  # type: ignore[assignment]
+        answer = self._next(dialog.windowTitle(), asked.summary(), asked.choices,
+                            asked.choices[0])
+        asked.choose(answer)
+        dialog.deleteLater()
+        return answer
 
     def tell(self, title: str, text: str, level: Level = "warning") -> None:
         self.told.append(Question(title, text, (), level))

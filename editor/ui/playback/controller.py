@@ -104,11 +104,12 @@ class PlaybackController(QObject):
         self._compare_queue = []
         self.player.play(Path(path))
 
-    def compare(self, first: Path, then: Path) -> None:
-        """A/B: ``first``, then ``then``."""
-        self._compare_queue = [then]
-        self.player.play(first)
-        self.message.emit("A/B: this take, then the chosen one.", 4000)
+    def compare(self, first: Path, then: Path,
+                note: str = "A/B: this take, then the chosen one.") -> None:
+        """A/B: ``first``, then ``then`` (two takes, or two voices on the same line)."""
+        self._compare_queue = [Path(then)]
+        self.player.play(Path(first))
+        self.message.emit(note, 6000)
 
     def _on_player_finished(self, path: str) -> None:
         if self._compare_queue:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from editor.core.planner import PlanError, PlannedRequest, build_request
-from editor.core.pricing import format_credits
-from editor.core.scene import Scene
+from editor.core.planner import PlanError, PlannedRequest
 from editor.engine.events import RenderEvent, Stage
 from editor.engine.service import Target, resolve_target
 from editor.engine.status import LineState
@@ -31,6 +30,7 @@ if TYPE_CHECKING:  # the network stack loads on the first render, not at start-u
     from editor.engine.render import RenderEngine, RenderOutcome, Resend
     from editor.engine.renderplan import Estimate
     from editor.engine.service import ServiceSession
+    from editor.ui.render.audition import Auditions
 
 NO_KEY = ("No API key is set. Add one in Settings (it is kept in the system keyring), or turn "
           "on the sandbox to try Castline without one.")
@@ -175,7 +175,10 @@ class RenderController(QObject):
                       then_play: str | None) -> RenderOutcome | None:
         from editor.engine.journal import service_id
         from editor.engine.renderplan import build_plan_in_background
+        from editor.ui.render.precheck import check_before_render
 
+        if not await check_before_render(self, rows, force):  # the check before paying
+            return None
         doc = self.document
         target = self.target()
         try:  # off the window's thread, on a snapshot: an episode's plan takes a while
@@ -303,39 +306,16 @@ class RenderController(QObject):
 
     # --- voice samples ---------------------------------------------------------------------
 
-    def audition(self, speaker: str) -> None:
-        """A short sample of ``speaker``'s voice: free from the cache, else rendered after
-        the writer agrees to its price."""
-        scene = self.document.scene
-        sample = Scene(model=scene.model, stability=scene.stability,
-                       language_code=scene.language_code)
-        sample.insert_lines(0, [sample.new_line(speaker, f"[curious] Hello, I'm {speaker.title()}. "
-                                                         "This is how I sound in this scene.")])
-        sample.set_voice(speaker, scene.voice_of(speaker))
-        request = build_request(sample, sample.lines)
-        cached = self.document.cache().get(request.key)
-        if cached is not None:
-            self.audio_ready.emit(str(cached))
-            return
+    @cached_property
+    def auditions(self) -> Auditions:
+        """Hear a voice on a character's first line, or two voices A then B
+        (``render/audition.py``); a single one plays through :attr:`audio_ready`."""
+        from editor.ui.render.audition import Auditions
 
-        async def go() -> None:
-            from editor.engine.project import render_engine
+        auditions = Auditions(self)
+        auditions.play.connect(self.audio_ready)
+        return auditions
 
-            if not self.sandbox:
-                answer = await self.prompter.ask(
-                    "Hear voice", f"Render a short sample of {speaker}'s voice "
-                    f"({scene.voice_of(speaker) or 'default'}) for {format_credits(request.cost)}?",
-                    ["Render", "Cancel"], default="Render")
-                if answer != "Render":
-                    return
-            session = await self.ensure_service()
-            engine = render_engine(session.client, self.document.cache(),
-                                   journal=self.document.journal, jobs=1)
-            outcome = await engine.run([request])
-            if outcome.ok:
-                self.audio_ready.emit(str(outcome.paths[request.key]))
-            else:
-                raise next(iter(outcome.errors.values()))
-
-        self.runner.run(go(), "voice sample").failure(
-            lambda e: self.prompter.tell("Voice sample failed", str(e))).start()
+    def audition(self, speaker: str, voices: list[str] | None = None) -> None:
+        """The Cast panel's Hear: ``voices`` (default: the cast's), on ``speaker``'s first line."""
+        self.auditions.hear(speaker, voices)

@@ -106,8 +106,9 @@ class SceneTableModel(QAbstractTableModel):
             Qt.ItemFlag.ItemIsDragEnabled
         if not index.isValid():
             return Qt.ItemFlag.ItemIsDropEnabled
-        if index.column() in FIELD_OF:
-            base |= Qt.ItemFlag.ItemIsEditable
+        if index.column() in FIELD_OF and not (
+                0 <= index.row() < len(self.scene.lines) and self.scene.lines[index.row()].locked):
+            base |= Qt.ItemFlag.ItemIsEditable  # a locked line is read-only (Ctrl+L unlocks)
         return base
 
     # --- data ----------------------------------------------------------------------------
@@ -145,7 +146,7 @@ class SceneTableModel(QAbstractTableModel):
             return font
         if role == Qt.ItemDataRole.DecorationRole:
             if col == COL_STATUS:
-                return icon(STATUS_ICON[self.book.status(line).state])
+                return icon("lock" if line.locked else STATUS_ICON[self.book.status(line).state])
             if col == COL_NUMBER:
                 return icon("stop" if line.id == self.playing_id else "play")
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -190,8 +191,10 @@ class SceneTableModel(QAbstractTableModel):
                 count = self.book.take_count(line)
                 if count > 1:
                     text += f" · take {self.book.take_number(line, status.take)}/{count}"
-            if line.locked:
-                text += " · locked"
+            if line.locked:  # the lock is the line's (the scene file's), in either mode
+                text = ("Locked" + text.removeprefix("Ready") if status.state is LineState.READY
+                        else "Locked · no audio here" if status.state is LineState.NOT_RENDERED
+                        else text + " · locked")
             return text
         if col == COL_LENGTH:
             return f"{len(line.text)} ch"
@@ -216,7 +219,12 @@ class SceneTableModel(QAbstractTableModel):
             else:
                 tip = STATUS_TEXT[status.state]
             if line.locked:
-                tip += " Locked: no render touches this line (Ctrl+L to unlock)."
+                where = "sandbox" if self.book.sandbox else "API in One"
+                tip += (" Locked: read-only, and no render touches it (Ctrl+L unlocks). The lock is "
+                        "kept in the scene file, so it holds in the sandbox and with API in One; "
+                        "takes are not shared between them" + (
+                            f", and this line has no {where} audio." if status.state
+                            is LineState.NOT_RENDERED else "."))
             return tip
         if col == COL_LENGTH:
             return f"{len(line.text)} characters, about {len(line.text) / 15:.0f} s spoken"
