@@ -19,7 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QMenu, QMenuBar, QTextBrowser, QToolBar, QVBoxLayout, QWidget
 
 from editor.ui.icons import icon
-from editor.ui.scene.delegates import stability_choices
+from editor.ui.scene.delegates import stability_choices, stability_help
 
 Key = str | QKeySequence.StandardKey
 
@@ -98,7 +98,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("edit.set_language", "Set &Language of Selection…", "editor.set_language_dialog",
                "Ctrl+Shift+L"),
     *(ActionSpec(f"edit.stability.{i}", label, "editor.set_selection", f"Ctrl+{i}",
-                 args=("stability", value))
+                 stability_help(value), args=("stability", value))
       for i, (label, value) in enumerate(stability_choices())),
     ActionSpec("edit.lock", "&Lock Lines", "editor.toggle_lock", "Ctrl+L",
                "Lock the selected lines: no render touches them (again to unlock)",
@@ -215,7 +215,9 @@ class Actions:
                   places: Mapping[str, Callable[[QMenu], None]]) -> None:
         for item in items:
             if isinstance(item, tuple):
-                self.fill_menu(menu.addMenu(item[0]), item[1], places)
+                sub = menu.addMenu(item[0])
+                sub.setToolTipsVisible(True)  # the stability modes explain themselves
+                self.fill_menu(sub, item[1], places)
             elif item == "-":
                 menu.addSeparator()
             elif item.startswith("@"):

@@ -13,7 +13,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QUrl
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -56,6 +56,12 @@ ABOUT = (f"<h3>Castline {__version__}</h3><p>A dialogue editor for writers: hear
          "Qt for Python (PySide6), licensed under the LGPL v3: you may replace the Qt "
          "libraries it ships with. It also uses httpx, qasync, keyring, platformdirs, numpy "
          "and soundfile (libsndfile, LGPL).</p>")
+
+
+def _clock(seconds: float) -> str:
+    """1:05 or 1:02:05 (hours for a long scene)."""
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
 class MainWindow(QMainWindow):
@@ -170,6 +176,9 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
+        self.time_label = QLabel()  # running time of the scene and of the selection
+        self.time_label.setObjectName("status-time")
+        self.statusBar().addPermanentWidget(self.time_label)
         self.busy_bar = QProgressBar(self)
         self.busy_bar.setObjectName("importProgress")
         self.busy_bar.setRange(0, 0)  # busy: the work cannot tell how far it is
@@ -218,6 +227,7 @@ class MainWindow(QMainWindow):
         doc.changed.connect(self._on_document_changed)
         doc.modified_changed.connect(self._update_title)
         editor.selection_changed.connect(render.update_costs)
+        editor.selection_changed.connect(self._update_running_time)
         editor.current_changed.connect(self._update_actions)
         editor.current_changed.connect(takes.schedule)
         editor.number_clicked.connect(lambda _row: playback.play_current())
@@ -257,6 +267,7 @@ class MainWindow(QMainWindow):
         self.cast_panel.schedule()
         self.render.update_costs()
         self.status_label.setText(self.document.summary())
+        self._update_running_time()
         self._update_service_label()
         self._update_actions()
         self.takes_room.refresh()
@@ -318,6 +329,49 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, path=p: self.document.open_recent(Path(path)))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("No recent scenes").setEnabled(False)
+
+    def _update_running_time(self) -> None:
+        """How long the scene (and the selection) runs as rendered, pauses included."""
+        doc = self.document
+        seconds, rendered, count = doc.running_time()
+        if not count:
+            self.time_label.setText("")
+            return
+        text = (f"Running time {_clock(seconds)}" if rendered else "Running time –")
+        if rendered < count:
+            text += f" ({rendered} of {count} lines rendered)"
+        rows = self.editor.selected_rows()
+        if len(rows) > 1:
+            sel, sel_rendered, sel_count = doc.running_time(rows)
+            text += f" · Selection {_clock(sel) if sel_rendered else '–'}"
+            text += (f" ({sel_count:,} lines)" if sel_rendered == sel_count
+                     else f" ({sel_rendered:,} of {sel_count:,} lines rendered)")
+        self.time_label.setText(text)
+        self.time_label.setToolTip("The rendered audio of each line and the pause after it, as "
+                                   "Play Scene and Export run them; lines not rendered yet are "
+                                   "not counted.")
+
+    # --- the first run ----------------------------------------------------------------------------
+
+    def _welcome(self) -> None:
+        """Once per user (remembered in settings): what the sandbox is and where the key goes."""
+        if self.settings.get("ui/welcomed"):
+            return
+        self.settings.set("ui/welcomed", True)
+        sandbox = self.render.target().sandbox
+        now = ("Castline is in the <b>sandbox</b> now: stand-in voices read your lines, so you "
+               "can try everything (rendering, takes, playback, export) and <b>no credits are "
+               "spent</b>." if sandbox else
+               "Castline found an API key and sends lines to the service; renders spend "
+               "credits, and it asks before a render over your budget.")
+        self.prompter.welcome(
+            "Welcome to Castline",
+            f"<h3>Welcome to Castline</h3><p>Write or import a scene (File → Import takes "
+            f"Fountain, Final Draft, CSV and text), then press <b>Ctrl+R</b> to hear it.</p>"
+            f"<p>{now}</p><p>To hear real ElevenLabs v3 voices, add your API in One key in "
+            f"<b>File → Settings…</b> (the first field). The key is kept in the system keyring, "
+            f"nowhere else. The sandbox banner's <i>Add API key…</i> leads there too.</p>",
+            "Add API Key…", self.add_key_dialog)
 
     # --- the window's own dialogs ---------------------------------------------------------------
 
@@ -415,6 +469,14 @@ class MainWindow(QMainWindow):
     # --- window state and events ------------------------------------------------------------------
 
     def _restore_layout(self) -> bool:
+        import json
+
+        try:
+            columns = json.loads(str(self.settings.get("window/columns")) or "{}")
+        except ValueError:
+            columns = {}
+        if isinstance(columns, dict):
+            self.editor.restore_column_state(columns)
         geometry = self.settings.q.value("window/geometry")
         state = self.settings.q.value("window/state")
         if isinstance(geometry, QByteArray):
@@ -423,6 +485,8 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if not self.settings.get("ui/welcomed"):
+            QTimer.singleShot(0, self._welcome)  # after the window is on screen
         if not self._laid_out:  # first start: the table gets the room, the queue a strip
             self._laid_out = True
             self.resizeDocks([self.docks["cast"], self.docks["cost"]], [330, 330],
@@ -432,6 +496,15 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.docks["queue"]], [150], Qt.Orientation.Vertical)
             self.resizeDocks([self.docks["queue"], self.docks["takes"]], [520, 760],
                              Qt.Orientation.Horizontal)
+
+    def save_layout(self) -> None:
+        """Window, docks, toolbars and the table's columns, for the next start."""
+        import json
+
+        self.settings.q.setValue("window/geometry", self.saveGeometry())
+        self.settings.q.setValue("window/state", self.saveState())
+        self.settings.set("window/columns", json.dumps(self.editor.column_state()))
+        self.settings.q.sync()
 
     def changeEvent(self, event: Any) -> None:
         super().changeEvent(event)
@@ -444,6 +517,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.q.setValue("window/geometry", self.saveGeometry())
         self.settings.q.setValue("window/state", self.saveState())
+        self.save_layout()
         self.settings.q.sync()
         self.document.close()  # the writer let an unsaved scene go (or it had none)
         event.accept()

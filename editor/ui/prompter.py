@@ -12,11 +12,12 @@ plain slot (New, Open, Revert) that must wait for an answer before it returns us
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QDialog,
@@ -29,6 +30,27 @@ from PySide6.QtWidgets import (
 Level = Literal["info", "warning", "error"]
 _ICONS = {"info": QMessageBox.Icon.Information, "warning": QMessageBox.Icon.Warning,
           "error": QMessageBox.Icon.Critical}
+
+
+def documents_folder() -> Path:
+    """The writer's Documents folder (the home folder where there is none)."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(docs) if docs and Path(docs).is_dir() else Path.home()
+
+
+def start_folder(where: Path) -> Path:
+    """Where a file dialog opens: ``where`` (a folder, or a file's folder) if it is there,
+    else its nearest existing parent below the home folder, else Documents."""
+    folder = where if where.suffix == "" or where.is_dir() else where.parent
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir() and candidate not in (Path(candidate.anchor), Path.home()):
+            return candidate
+    return documents_folder()
+
+
+def _suggested(suggested: Path) -> str:
+    """A save dialog's suggestion: the name in a folder that exists."""
+    return str(start_folder(suggested.parent) / suggested.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +81,7 @@ class Prompter:
         self._parent = parent
         self.open_boxes: list[QMessageBox] = []
         self.open_dialogs: list[QDialog] = []
+        self.import_dialog: Any = None  # the open import preview (the screenshot reaches it)
 
     def _box(self, title: str, text: str, choices: Sequence[str], default: str, detail: str,
              icon: QMessageBox.Icon) -> tuple[QMessageBox, dict[QAbstractButton, str]]:
@@ -136,13 +159,49 @@ class Prompter:
     def about(self, title: str, html: str) -> None:
         QMessageBox.about(self._parent, title, html)
 
+    def welcome(self, title: str, html: str, action: str, on_action: Callable[[], None]) -> None:
+        """A notice with one way onward (the first run's "Add API Key…"); never blocks."""
+        box = QMessageBox(QMessageBox.Icon.Information, title, html,
+                          QMessageBox.StandardButton.NoButton, self._parent)
+        go = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        later = box.addButton("Start Writing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(later)
+        box.setEscapeButton(later)
+
+        def done(_result: int) -> None:
+            box.deleteLater()
+            if box.clickedButton() is go:
+                on_action()
+
+        box.finished.connect(done)
+        box.open()
+
     def open_file_now(self, title: str, folder: Path, name_filter: str) -> Path | None:
-        name, _ = QFileDialog.getOpenFileName(self._parent, title, str(folder), name_filter)
+        name, _ = QFileDialog.getOpenFileName(self._parent, title, str(start_folder(folder)),
+                                              name_filter)
         return Path(name) if name else None
 
     def save_file_now(self, title: str, suggested: Path, name_filter: str) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self._parent, title, str(suggested), name_filter)
+        name, _ = QFileDialog.getSaveFileName(self._parent, title, _suggested(suggested),
+                                              name_filter)
         return Path(name) if name else None
+
+    def folder_now(self, title: str, folder: Path) -> Path | None:
+        name = QFileDialog.getExistingDirectory(self._parent, title, str(start_folder(folder)))
+        return Path(name) if name else None
+
+    def import_preview(self, path: Path, folder: Path, runner: Any,
+                       done: Callable[[Any], None]) -> None:
+        """The import preview (window-modal, opened): ``done(ImportChoice)`` on Import."""
+        from editor.ui.scene.importdialog import ImportDialog
+
+        dialog = ImportDialog(path, runner, start_folder(folder), self._parent,
+                              pick_folder=self.folder_now)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: done(dialog.choice()))
+        self.import_dialog = dialog
+        dialog.open()
 
     def item_now(self, title: str, label: str, items: Sequence[str], *,
                  editable: bool = False) -> str | None:
@@ -160,6 +219,7 @@ class ScriptedPrompter:
 
     answers: list[str] = field(default_factory=list)
     always: str | None = None
+    import_choice: Any = None  # what the import preview answers (None: import with defaults)
     asked: list[Question] = field(default_factory=list)
     told: list[Question] = field(default_factory=list)
 
@@ -198,6 +258,9 @@ class ScriptedPrompter:
     def about(self, title: str, html: str) -> None:
         self.told.append(Question(title, html, (), "info"))
 
+    def welcome(self, title: str, html: str, action: str, on_action: Callable[[], None]) -> None:
+        self.told.append(Question(title, html, (action,), "info"))
+
     def open_file_now(self, title: str, folder: Path, name_filter: str) -> Path | None:
         answer = self._next(title, str(folder))
         return Path(answer) if answer else None
@@ -210,6 +273,11 @@ class ScriptedPrompter:
                  editable: bool = False) -> str | None:
         answer = self._next(title, label)
         return answer or None
+
+    def import_preview(self, path: Path, folder: Path, runner: Any,
+                       done: Callable[[Any], None]) -> None:
+        self.told.append(Question("Import preview", str(path), (), "info"))
+        done(self.import_choice)
 
 
 AnyPrompter = Prompter | ScriptedPrompter

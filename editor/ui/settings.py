@@ -36,6 +36,8 @@ SETTINGS = {s.name: s for s in (
     Setting("export/format", str, "wav", "Audio format of exports: wav, mp3 or flac."),
     Setting("export/name", str, "{index:03}_{speaker}_{id}", "File names of per-line exports."),
     Setting("files/recent", list, [], "Recently opened scenes."),
+    Setting("ui/welcomed", bool, False, "The first-run welcome was shown (it shows once)."),
+    Setting("window/columns", str, "", "The scene table's column widths (JSON, by header)."),
     Setting("voices/own", str, "[]", "The writer's own voices (clones, Voice Library voices) "
             "as JSON: a list of {name, voice_id, language}; edited in the voice picker."),
 )}

@@ -6,7 +6,7 @@ import asyncio
 import os
 from typing import Any
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -106,12 +107,34 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self._on_accepted)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+        self._hold_still(form)
         self._epoch = 0  # the newest action's answer wins the status line
         if key_from_environment():
             self.key_state.setText(self.target().describe_key())
         else:
             self._act(asyncio.to_thread(get_key), "read key", lambda key: (
                 "A key is stored in the system keyring." if key else "No key is stored yet."))
+
+    def _hold_still(self, form: QFormLayout) -> None:
+        """A layout that neither clips nor jumps: the answers of Test key and Requests go to
+        get room for three lines each from the start, fields keep their width, and the dialog
+        is one fixed size (a longer answer wraps inside its room, whole in the tooltip)."""
+        lines = self.fontMetrics().lineSpacing()
+        for label, rows in ((self.key_state, 3), (self.target_state, 3)):
+            label.setFixedHeight(rows * lines)
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.key.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 24))
+        self.base_url.setMinimumWidth(self.fontMetrics().horizontalAdvance("M" * 24))
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        width = max(560, form.sizeHint().width())
+        self.setFixedSize(width, form.sizeHint().height() + lines)
+        for label in (self.key_state, self.target_state):
+            label.setWordWrap(True)
+            label.setMaximumWidth(width - 2 * lines - self.fontMetrics().horizontalAdvance(
+                "Ask before renders over:"))
 
     def target(self) -> Target:
         """Where requests would go with the choices in this dialog (the environment and the
@@ -135,6 +158,7 @@ class SettingsDialog(QDialog):
                 done()
             if epoch == self._epoch:
                 self.key_state.setText(text)
+                self.key_state.setToolTip(text)  # whole, should it run past its three lines
 
         self.runner.run(coro, label).success(lambda r: show(describe(r))).failure(
             lambda e: show(str(e) if isinstance(e, ServiceError | KeyStoreError)

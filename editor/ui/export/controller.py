@@ -136,6 +136,11 @@ class ExportController(QObject):
         if layout is None:
             return None
         doc = self.document
+        try:  # a folder the writer typed that is not there yet: made, as a writer expects
+            options.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise OSError(e.errno, f"Cannot create the folder {options.folder}: "
+                          f"{e.strerror or e}") from e
         exporter = Exporter(doc.scene, layout, options.folder, what=options.what,
                             fmt=options.fmt, name=options.name, base=options.base or self.base_name(),
                             default_gap_ms=int(self.settings.get("render/gap_ms")))

@@ -80,6 +80,7 @@ class ExportDialog(QDialog):
         self.name.setToolTip("Fields: {index} {id} {speaker} {voice} {take} {title}; "
                              "{index:03} pads the number to three digits")
         self.name.textChanged.connect(lambda _t: self._update())
+        self.folder.textChanged.connect(lambda _t: self._update())
         self.preview = QLabel()
         self.preview.setWordWrap(True)
         form = QFormLayout()
@@ -132,20 +133,27 @@ class ExportDialog(QDialog):
             self.preview.setText(f"The scene: {self.base}.{opts.fmt}" if "mix" in opts.what else "")
         self.name.setEnabled("lines" in opts.what and not self.running)
         self.export_button.setEnabled(not problem and not self.running)
+        if not problem and not opts.folder.exists():
+            problem_free = f"The folder {opts.folder} will be created."
+        else:
+            problem_free = ""
         if not self.running:
-            self.status.setText(problem)
+            self.status.setText(problem or problem_free)
 
     def _on_browse_clicked(self) -> None:
-        name = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder.text())
+        from editor.ui.prompter import start_folder
+
+        name = QFileDialog.getExistingDirectory(self, "Export to folder",
+                                                str(start_folder(Path(self.folder.text()))))
         if name:
             self.folder.setText(name)
 
     def _on_export_clicked(self) -> None:
         opts = self.options()
-        if not opts.folder.is_dir():
-            self.status.setText(f"The folder {opts.folder} does not exist.")
+        if opts.folder.exists() and not opts.folder.is_dir():
+            self.status.setText(f"{opts.folder} is a file, not a folder.")
             return
-        self.export_requested.emit(opts)
+        self.export_requested.emit(opts)  # a missing folder is created
 
     def _on_close_clicked(self) -> None:
         if self.running:

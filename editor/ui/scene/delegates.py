@@ -74,6 +74,18 @@ class LineEditor(QPlainTextEdit):
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.activated.connect(self._on_completer_activated)
+        self.completer.popup().installEventFilter(self)  # Tab takes a tag, as Enter does
+
+    def eventFilter(self, watched: QObject, event: Any) -> bool:
+        popup = self.completer.popup()
+        if watched is popup and event.type() == event.Type.KeyPress and \
+                event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and popup.isVisible():
+            index = popup.currentIndex()
+            popup.hide()
+            if index.isValid():
+                self._on_completer_activated(str(index.data()))
+            return True
+        return super().eventFilter(watched, event)
 
     def _tag_prefix(self) -> str | None:
         cursor = self.textCursor()
@@ -102,6 +114,11 @@ class LineEditor(QPlainTextEdit):
         rect = self.cursorRect()
         rect.setWidth(220)
         self.completer.complete(rect)
+        # The first match is highlighted, so Enter or Tab takes it (with none current, the
+        # completer swallowed the key and inserted nothing).
+        first = self.completer.completionModel().index(0, 0)
+        if first.isValid() and not popup.currentIndex().isValid():
+            popup.setCurrentIndex(first)
 
     def _on_completer_activated(self, text: str) -> None:
         prefix = self._tag_prefix() or ""
@@ -228,18 +245,49 @@ class SpeakerDelegate(QStyledItemDelegate):
             model.setData(index, name, Qt.ItemDataRole.EditRole)
 
 
+MOVE_KEYS = (Qt.Key.Key_Up, Qt.Key.Key_Down)
+
+
+def is_move_key(e: QKeyEvent) -> bool:
+    """Alt+Up/Down: Move Lines Up/Down, wherever the focus is in the table."""
+    mods = e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return e.key() in MOVE_KEYS and mods == Qt.KeyboardModifier.AltModifier
+
+
+class ChoiceCombo(QComboBox):
+    """A cell's combo that leaves Alt+Up/Down to the window (QComboBox opens its list on
+    Alt+Down and ate the Move Lines keys): the shortcut is not overridden here."""
+
+    def event(self, e: Any) -> bool:
+        if e.type() == e.Type.ShortcutOverride and is_move_key(e):
+            e.ignore()
+            return False
+        return super().event(e)
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if is_move_key(e):
+            e.ignore()
+            return
+        super().keyPressEvent(e)
+
+
 class ChoiceDelegate(QStyledItemDelegate):
     """A combo of (label, value) choices; value None is "the scene's value"."""
 
-    def __init__(self, choices: list[tuple[str, Any]], parent: QObject | None = None) -> None:
+    def __init__(self, choices: list[tuple[str, Any]], parent: QObject | None = None, *,
+                 tips: bool = False) -> None:
         super().__init__(parent)
         self.choices = choices
+        self.tips = tips  # the stability column: each choice explains itself
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:
-        combo = QComboBox(parent)
+        combo = ChoiceCombo(parent)
         for label, value in self.choices:
             combo.addItem(label, value)
+            tip = stability_help(value) if self.tips else ""
+            if tip:
+                combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         combo.activated.connect(lambda _i: commit_and_close(self, combo))
         return combo
 
@@ -283,6 +331,21 @@ class PauseDelegate(QStyledItemDelegate):
         editor.interpretText()
         value = editor.value()
         model.setData(index, None if value < 0 else value, Qt.ItemDataRole.EditRole)
+
+
+def stability_help(value: Any) -> str:
+    """What a stability choice does, for tooltips (resources/stability.json)."""
+    if value is None:
+        return "Use the scene's stability (Scene > Scene Settings)."
+    for d in detents():
+        if abs(d.value - float(value)) < 1e-9:
+            return f"{d.name} ({d.value:g}): {d.help}"
+    return ""
+
+
+def stability_overview() -> str:
+    """Every mode in one tooltip: the header's and the cell's."""
+    return "\n".join(f"{d.name}: {d.help}" for d in detents())
 
 
 def stability_choices() -> list[tuple[str, Any]]:

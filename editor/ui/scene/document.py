@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 SAMPLE = "samples/night-ferry.castline"
 AUTOSAVE_MS = 30_000
 FILTER = "Castline scenes (*.castline)"
+IMPORT_FILTER = ("Scripts (*.fountain *.spmd *.fdx *.csv *.tsv *.tab *.txt);;Final Draft (*.fdx);;"
+                 "Fountain (*.fountain *.spmd);;Spreadsheets (*.csv *.tsv *.tab);;"
+                 "Plain text (*.txt);;All files (*)")
 IMPORT_BUSY_BYTES = 256 * 1024  # scripts bigger than this show a busy bar while importing
 
 
@@ -117,6 +120,7 @@ class SceneDocument(QObject):
         self.model = SceneTableModel(scene, self.costs, self.book, self.commit_cell)
         self.model.mode = self.mode
         self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))
+        self.model.seconds_of = self.line_seconds
         scene.add_listener(self._on_scene_changed)
         self.recovery.discard()  # the previous scene's: it was saved or let go by now
         self.recovery = RecoveryFile(path)
@@ -274,6 +278,48 @@ class SceneDocument(QObject):
         if is_unsaved_takes(root, default_state_dir() / "unsaved"):
             shutil.rmtree(root, ignore_errors=True)
 
+    def line_seconds(self, row: int) -> float | None:
+        """How long the line's chosen audio runs (None: not rendered, changed since, or spoken
+        inside a dialogue take not yet cut into lines)."""
+        status = self.book.status(self.scene.lines[row])
+        if status.state is not LineState.READY:
+            return None
+        if status.take is not None:
+            return None if status.take.is_group else self.take_seconds(status.take)
+        if status.path is not None:
+            return self._file_seconds(status.path)
+        return None
+
+    def running_time(self, rows: list[int] | None = None) -> tuple[float, int, int]:
+        """(seconds, rendered lines, lines) of the scene or of ``rows``: each rendered line's
+        audio and the pause after it, as played and exported."""
+        gap = int(self.settings.get("render/gap_ms"))
+        rows = range(len(self.scene)) if rows is None else rows
+        total, rendered, count = 0.0, 0, 0
+        lines = self.scene.lines
+        for row in rows:
+            if not 0 <= row < len(lines):
+                continue
+            count += 1
+            seconds = self.line_seconds(row)
+            if seconds is not None:
+                rendered += 1
+                total += seconds + self.scene.pause_after(lines[row], gap) / 1000
+        return total, rendered, count
+
+    def _file_seconds(self, path: Path) -> float | None:
+        key = f"file:{path}"
+        seconds = self._seconds.get(key)
+        if seconds is None:
+            import soundfile
+
+            try:
+                seconds = float(soundfile.info(str(path)).duration)
+            except (RuntimeError, OSError):
+                return None
+            self._seconds[key] = seconds
+        return seconds
+
     def take_seconds(self, take: Take) -> float | None:
         seconds = self._seconds.get(take.id)
         if seconds is None:
@@ -348,7 +394,10 @@ class SceneDocument(QObject):
     # --- files ----------------------------------------------------------------------------------
 
     def last_dir(self) -> Path:
-        return self.path.parent if self.path else Path.home()
+        """Where file dialogs start: the scene's folder, else Documents."""
+        from editor.ui.prompter import documents_folder
+
+        return self.path.parent if self.path else documents_folder()
 
     def confirm_discard(self) -> bool:
         if not self.modified:
@@ -452,22 +501,38 @@ class SceneDocument(QObject):
             self.open_path(self.path)
 
     def import_dialog(self) -> None:
+        """File → Import: pick a script, see what will come in (the preview dialog), import."""
         if not self.confirm_discard():
             return
-        path = self.prompter.open_file_now("Import script", self.last_dir(),
-                                           "Scripts (*.fountain *.txt *.csv)")
-        if path is not None:
+        path = self.prompter.open_file_now("Import script", self.last_dir(), IMPORT_FILTER)
+        if path is None:
+            return
+        self.prompter.import_preview(path, self.last_dir(), self.runner,
+                                     lambda choice: self._on_import_chosen(path, choice))
+
+    def _on_import_chosen(self, path: Path, choice: Any) -> None:
+        """``choice``: the preview's :class:`ImportChoice` (None: no preview was shown, the
+        defaults apply and warnings are told afterwards)."""
+        if choice is None:
             self.import_path(path)
+        else:
+            self.import_path(path, choice.options, split_to=choice.split_folder)
 
     @property
     def importing(self) -> bool:
         return self.import_op is not None and self.import_op.running
 
-    def import_path(self, path: Path) -> asyncio.Task[Any] | None:
+    def import_path(self, path: Path, options: Any = None, *,
+                    split_to: Path | None = None) -> asyncio.Task[Any] | None:
         """Import ``path`` in a worker thread, so a big script never freezes the window (a
         busy bar shows for big files); the scene is replaced when it is done. Returns the
-        task (None if an import is already running)."""
-        from editor.core.importers import ImportError_, import_file
+        task (None if an import is already running).
+
+        ``options`` (:class:`editor.core.importers.ImportOptions`): what the preview showed;
+        the writer saw its warnings there, so they go to the status bar only. With
+        ``split_to`` (and ``options.scenes == "split"``) every scene is written to its own
+        file there (``name-01.castline`` …, never over an existing file) and the first opens."""
+        from editor.core.importers import ImportError_, import_file, import_script
 
         if self.importing:
             self.message.emit("An import is already running.", 4000)
@@ -480,16 +545,47 @@ class SceneDocument(QObject):
             self.message.emit(f"Importing {path.name}…", 0)
         edits_before = self.undo.index()
         warnings: list[str] = []
+        previewed = options is not None
 
-        def done(scene: Scene) -> None:
+        def work() -> tuple[list[Scene], list[Path]]:
+            if options is None:
+                return [import_file(path, warnings)], []
+            if options.scenes != "split" or split_to is None:
+                return [import_file(path, warnings, options)], []
+            result = import_script(path, options, warnings)
+            if len(result.scenes) == 1:
+                return result.scenes, []
+            from editor.ui.scene.importdialog import split_targets
+
+            targets = split_targets(path, split_to, len(result.scenes))
+            existing = [t for t in targets if t.exists()]
+            if existing:
+                raise ImportError_(f"{existing[0]} already exists ({len(existing)} of the "
+                                   f"{len(targets)} scene files do); nothing was written.")
+            split_to.mkdir(parents=True, exist_ok=True)
+            for scene, target in zip(result.scenes, targets, strict=True):
+                sceneio.save(scene, target)
+            return result.scenes, targets
+
+        def done(made: tuple[list[Scene], list[Path]]) -> None:
+            scenes, files = made
             # Edits made while it ran would be lost: ask again (the first ask was before).
             if self.undo.index() != edits_before and not self.confirm_discard():
                 return
-            self.set_scene(scene, None, dirty=True)
+            scene = scenes[0]
+            if files:
+                self.recovery.discard()
+                self.set_scene(scene, files[0])
+                self.settings.add_recent(str(files[0].resolve()))
+            else:
+                self.set_scene(scene, None, dirty=True)
             note = f" ({len(warnings)} warning(s): {warnings[0]})" if warnings else ""
-            self.message.emit(f"Imported {len(scene)} lines from {path.name}{note}",
-                              10000 if note else 6000)
-            if warnings:
+            where = (f"; {len(files)} scene files written to {files[0].parent}, the first is open"
+                     if files else "")
+            count = sum(len(s) for s in scenes)
+            self.message.emit(f"Imported {count} lines from {path.name}{where}{note}",
+                              10000 if note or files else 6000)
+            if warnings and not previewed:
                 self.prompter.tell("Imported, with warnings", "\n".join(warnings[:20]))
 
         def failed(e: BaseException) -> None:
@@ -500,8 +596,7 @@ class SceneDocument(QObject):
             else:
                 raise e  # a bug: the crash handler reports it
 
-        self.import_op = self.runner.run(lambda: import_file(path, warnings),
-                                         f"Import {path.name}")
+        self.import_op = self.runner.run(work, f"Import {path.name}")
         self.import_op.busy(big).success(done).failure(failed).start()
         self.changed.emit()  # Import is disabled while it runs
         return self.import_op.task

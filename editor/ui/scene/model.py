@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from editor.core.catalog import detent_name, language_names
+from editor.core.catalog import detent_name, detents, language_names
 from editor.core.pricing import CostTracker, credits_decimal
 from editor.core.scene import (
     CastChanged,
@@ -74,6 +74,7 @@ class SceneTableModel(QAbstractTableModel):
         self.playing_id: str | None = None
         self.mode = "lines"  # how a render sends lines: the Credits column shows each line's share
         self.default_gap_ms = 300  # the app's default, for scenes without a gap of their own
+        self.seconds_of: Callable[[int], float | None] = lambda _row: None  # rendered audio
         self._persistent_before: list[QPersistentModelIndex] = []
         scene.add_listener(self._on_scene_changed)
 
@@ -94,9 +95,12 @@ class SceneTableModel(QAbstractTableModel):
             return HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
             return {COL_NUMBER: "Click ▶ to hear the line (Space)",
-                    COL_STABILITY: "Creative, Natural or Robust; grey: the scene's value",
+                    COL_STABILITY: "How freely the voice performs the line (grey: the scene's "
+                    "value):\n" + "\n".join(f"{d.name}: {d.help}" for d in detents()),
                     COL_LANGUAGE: "Grey: the scene's language",
                     COL_PAUSE: "Silence after the line; grey: the scene's gap",
+                    COL_LENGTH: "Seconds of the rendered audio; characters (ch) until it is "
+                    "rendered",
                     COL_CREDITS: "Estimated credits for this line: its own request, or its share "
                     "(by characters) of the dialogue request it goes in"}.get(section)
         return None
@@ -197,7 +201,8 @@ class SceneTableModel(QAbstractTableModel):
                         else text + " · locked")
             return text
         if col == COL_LENGTH:
-            return f"{len(line.text)} ch"
+            seconds = self.seconds_of(row)
+            return f"{len(line.text)} ch" if seconds is None else f"{seconds:.1f} s"
         if col == COL_CREDITS:
             cost = self.costs.line_share(row, self.mode)
             return f"≈{credits_decimal(cost)}" if cost else "–"
@@ -227,7 +232,16 @@ class SceneTableModel(QAbstractTableModel):
                             is LineState.NOT_RENDERED else "."))
             return tip
         if col == COL_LENGTH:
-            return f"{len(line.text)} characters, about {len(line.text) / 15:.0f} s spoken"
+            seconds = self.seconds_of(row)
+            if seconds is not None:
+                return f"{seconds:.1f} s as rendered · {len(line.text):,} characters"
+            return (f"{len(line.text):,} characters, about {len(line.text) / 15:.0f} s spoken; "
+                    "the rendered length shows here once it is rendered")
+        if col == COL_STABILITY:
+            value = self.scene.stability if line.stability is None else line.stability
+            found = next((d for d in detents() if abs(d.value - value) < 1e-9), None)
+            what = f"{found.name}: {found.help}" if found else f"Stability {value:g}"
+            return what + (" (the scene's value)" if line.stability is None else "")
         if col == COL_NUMBER:
             return "Play this line (Space)"
         if col == COL_TEXT and line.text:

@@ -41,9 +41,31 @@ from editor.ui.scene.model import (
     COL_STABILITY,
     COL_STATUS,
     COL_TEXT,
+    HEADERS,
 )
 
 MAX_AUTOSIZED_ROWS = 2000
+
+
+def column_widths(view: QTableView) -> tuple[dict[int, int], dict[int, int]]:
+    """(first-start widths, smallest widths) of the columns, from the view's font: the #
+    column holds the play button and five digits ("10000"), Length "12.3 s" or "1234 ch"."""
+    fm = view.fontMetrics()
+    icon = view.iconSize().width() if view.iconSize().width() > 0 else 16
+    pad = 2 * (view.style().pixelMetric(view.style().PixelMetric.PM_FocusFrameHMargin) + 1) + 10
+
+    def w(text: str, extra: int = 0) -> int:
+        return fm.horizontalAdvance(text) + pad + extra
+
+    number = w("10000", icon + 6)
+    first = {COL_NUMBER: number, COL_SPEAKER: max(96, w("CAPTAIN ODILE")),
+             COL_STABILITY: max(108, w("Scene (Natural)")), COL_LANGUAGE: max(104, w("Scene (Auto)")),
+             COL_PAUSE: max(64, w("1500 ms")), COL_STATUS: max(132, w("Ready · take 2/3")),
+             COL_LENGTH: max(56, w("1234 ch")), COL_CREDITS: max(60, w("≈12.34"))}
+    smallest = {COL_NUMBER: number, COL_SPEAKER: w("MARA"), COL_STABILITY: w("Natural"),
+                COL_LANGUAGE: w("English"), COL_PAUSE: w("300 ms"), COL_STATUS: w("Ready", 20),
+                COL_LENGTH: w("12.3 s"), COL_CREDITS: w("≈1.23"), COL_TEXT: w("A line of text")}
+    return first, smallest
 
 
 class SceneView(QTableView):
@@ -98,7 +120,8 @@ class SceneEditor(QObject):
         view.setItemDelegateForColumn(COL_NUMBER, NumberDelegate(view))
         view.setItemDelegateForColumn(COL_TEXT, self.line_delegate)
         view.setItemDelegateForColumn(COL_SPEAKER, SpeakerDelegate(lambda: self.scene, view))
-        view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), view))
+        view.setItemDelegateForColumn(COL_STABILITY, ChoiceDelegate(stability_choices(), view,
+                                                                 tips=True))
         view.setItemDelegateForColumn(COL_LANGUAGE, ChoiceDelegate(language_choices(), view))
         view.setItemDelegateForColumn(COL_PAUSE, PauseDelegate(view))
         self.empty_hint = QLabel(
@@ -113,6 +136,9 @@ class SceneEditor(QObject):
         self._rows_timer = QTimer(self, singleShot=True, interval=50)
         self._rows_timer.timeout.connect(self.resize_rows)
         view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
+        view.horizontalHeader().sectionResized.connect(self._on_section_resized)
+        self._widths: dict[int, int] = {}
+        self.min_widths: dict[int, int] = {}
         document.replaced.connect(self._on_document_replaced)
         document.changed.connect(self._on_document_changed)
         self._on_document_replaced()
@@ -129,16 +155,19 @@ class SceneEditor(QObject):
         model = self.document.model
         view = self.view
         model.rows_dropped.connect(self._on_model_rows_dropped)
+        if view.model() is not None:  # a new scene keeps the widths the writer gave the columns
+            self._widths = {c: view.columnWidth(c) for c in range(len(HEADERS)) if c != COL_TEXT}
+        kept = self._widths
         view.setModel(model)
         view.selectionModel().selectionChanged.connect(lambda *_: self.selection_changed.emit())
         view.selectionModel().currentRowChanged.connect(lambda *_: self.current_changed.emit())
         header = view.horizontalHeader()
         header.setSectionResizeMode(COL_TEXT, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((COL_NUMBER, 48), (COL_SPEAKER, 96), (COL_STABILITY, 108),
-                           (COL_LANGUAGE, 104), (COL_PAUSE, 64), (COL_STATUS, 132),
-                           (COL_LENGTH, 56), (COL_CREDITS, 60)):
+        first, self.min_widths = column_widths(view)
+        header.setMinimumSectionSize(min(self.min_widths.values()))
+        for col, width in first.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            view.setColumnWidth(col, width)
+            view.setColumnWidth(col, max(kept.get(col, width), self.min_widths[col]))
         self.resize_rows()
         model.rowsInserted.connect(lambda *_: self.resize_rows())
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
@@ -148,6 +177,25 @@ class SceneEditor(QObject):
         if self.scene.lines:
             view.setCurrentIndex(model.index(0, COL_TEXT))
         self.current_changed.emit()
+
+    def _on_section_resized(self, col: int, _old: int, new: int) -> None:
+        """No column narrower than what it shows (the Cast panel's lesson: a 20 px column)."""
+        smallest = self.min_widths.get(col, 0)
+        if 0 < new < smallest and col != COL_TEXT:
+            self.view.setColumnWidth(col, smallest)
+
+    def column_state(self) -> dict[str, int]:
+        """The columns' widths by header, for the window's saved layout."""
+        return {HEADERS[c]: self.view.columnWidth(c) for c in range(len(HEADERS)) if c != COL_TEXT}
+
+    def restore_column_state(self, widths: dict[str, Any]) -> None:
+        for c, name in enumerate(HEADERS):
+            if c != COL_TEXT and name in widths:
+                try:
+                    width = int(widths[name])
+                except (TypeError, ValueError):
+                    continue
+                self.view.setColumnWidth(c, max(width, self.min_widths.get(c, 0)))
 
     def _on_document_changed(self) -> None:
         self.stack.setCurrentIndex(0 if self.scene.lines else 1)
