@@ -118,6 +118,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("render.new_take", "&New Take of Line", "render.rerender_line", "Ctrl+Alt+R",
                "Render the current line again: a new, paid reading; the earlier takes are kept",
                enabled_when=_lines),
+    ActionSpec("render.new_take_in_context", "New Take in Con&text", "takes.new_take_in_context",
+               "Ctrl+Alt+Shift+R", "Render the current line again with the lines before and after "
+               "it as a short dialogue; only this line's part is kept (the price is shown first)",
+               enabled_when=_lines),
     ActionSpec("render.cancel", "&Cancel Render", "render.cancel_render", "Ctrl+.",
                enabled_when=lambda s: s.rendering),
     # Play
@@ -149,7 +153,8 @@ MENUS: tuple[tuple[str, tuple[MenuItem, ...]], ...] = (
                "edit.set_language", "edit.lock",
                ("Insert &Pause", tuple(f"edit.pause.{t.replace(' ', '_')}" for t, _ in _PAUSES)),
                "-", "edit.scene_settings")),
-    ("&Render", ("render.scene", "render.selection", "render.new_take", "render.cancel")),
+    ("&Render", ("render.scene", "render.selection", "render.new_take",
+                 "render.new_take_in_context", "render.cancel")),
     ("&Play", ("play.line", "play.scene", "play.stop")),
     ("&View", ("@docks",)),
     ("&Help", ("help.shortcuts", "help.credits", "help.about")),

@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.actions = Actions(self, {"document": doc, "editor": self.editor,
                                       "render": self.render, "playback": self.playback,
-                                      "export": self.export, "window": self}, self.editor.view)
+                                      "export": self.export, "takes": self.takes_room,
+                                      "window": self}, self.editor.view)
         self.editor.context_menu = self.actions.context_menu(self.editor.view)
         self._build_menus_and_toolbar()
         self._build_status_bar()
@@ -245,6 +246,7 @@ class MainWindow(QMainWindow):
         takes.play_requested.connect(playback.play_file)
         takes.compare_requested.connect(playback.compare)
         takes.new_take_requested.connect(render.rerender_line)
+        takes.use_render(render)  # a render in context uses the render room's session
         self.player.failed.connect(lambda m: show(m, 8000))
         self.runner.failed.connect(lambda label, error: show(f"{label}: {error}", 10000))
         self.runner.started.connect(self._on_runner_started)
