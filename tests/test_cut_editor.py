@@ -104,7 +104,7 @@ def test_moving_a_cut_recuts_both_lines_undoably_and_the_manifest_follows(
     window.takes_room.refresh()
     assert panel.cut_view is not None and panel.cut_view.cuts[0].hand
     assert panel.cut_view.cuts[0].at == pytest.approx(at + 0.2, abs=1e-3)
-    assert [c.at for c in group_cuts(group_pieces(store, group))][0] == \
+    assert group_cuts(group_pieces(store, group))[0].at == \
         pytest.approx(at + 0.2, abs=1e-3)
     # The third line's piece is untouched.
     assert store.get(store.active_id(group.line_ids[2]) or "").extra.get("split") != "hand"  # type: ignore[union-attr]
