@@ -236,7 +236,13 @@ class TakesPanel(QWidget):
         if view is None:
             self.cut_box.hide()
             return
-        self.cut_title.setText(view.title)
+        legend = []
+        if any(c.uncertain and not c.hand for c in view.cuts):
+            legend.append("<span style='color:#c77700'>dashed ?</span> uncertain")
+        if any(c.hand for c in view.cuts):
+            legend.append("<span style='color:#2e7d32'>green</span> moved by hand")
+        self.cut_title.setText(view.title + (f" <small>({', '.join(legend)})</small>"
+                                             if legend else ""))
         self.cuts.set_envelope(view.envelope, view.duration)
         keep = self.cuts.selected if same else None
         if keep is None:  # the cut after the line, else the one before it
@@ -255,11 +261,17 @@ class TakesPanel(QWidget):
                                   "check them by ear.")
         else:
             self.cut_hint.setText("")
-        self.cut_box.show()
+        if self.cut_box.isHidden():
+            self.cut_box.show()
+            width = max(self.split.width(), 600)
+            self.split.setSizes([width * 2 // 5, width * 3 // 5])
         self._update_cut_buttons()
 
     def _update_cut_buttons(self) -> None:
-        self.hear.setEnabled(self.cut_view is not None and self.cuts.selected is not None)
+        selected = self.cuts.selected
+        self.hear.setEnabled(self.cut_view is not None and selected is not None)
+        self.hear.setText("Hear both sides" if selected is None else
+                          f"Hear both sides of cut {selected + 1}")
 
     def move_cut(self, index: int, at: float) -> float:
         """Move cut ``index`` of the shown group to ``at`` seconds (as a drag does)."""

@@ -122,7 +122,7 @@ class WaveformView(QWidget):
         """Drop cut ``index`` at ``at`` seconds (kept between its neighbours); what the mouse
         does, for code and tests. Returns where it went."""
         at = self._clamp(index, at)
-        self.selected = index
+        self.select_cut(index)
         self.cut_moved.emit(index, at)
         self.update()
         return at
@@ -256,6 +256,9 @@ class WaveformView(QWidget):
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(color)
             p.drawPath(handle)
+            p.setPen(color)
+            p.drawText(QRectF(x + 4, r.top() + 6, 24, fm.height()),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, str(i + 1))
             if c.uncertain and not c.hand:
                 badge = QRectF(x - 8, r.bottom() - 18, 16, 16)
                 p.setBrush(color)
