@@ -103,16 +103,19 @@ class PrecheckDialog(QDialog):
             button.setAutoDefault(False)
             button.clicked.connect(lambda _c=False, n=i: self.fix(n))
             grid.addWidget(mark, i, 0, Qt.AlignmentFlag.AlignTop)
-            grid.addWidget(text, i, 1)
+            grid.addWidget(text, i, 1, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(button, i, 2, Qt.AlignmentFlag.AlignTop)
             self.fix_buttons.append(button)
             self.messages.append(text)
         grid.setRowStretch(len(self.problems), 1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(grid_host)
-        scroll.setMinimumHeight(min(360, 70 * len(self.problems) + 10))
+        body: QWidget = grid_host
+        if len(self.problems) > 6:  # a long list scrolls; a short one is as tall as it is
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(grid_host)
+            scroll.setMinimumHeight(380)
+            body = scroll
 
         self.buttons = QDialogButtonBox()
         self.render_button = self.buttons.addButton(RENDER_ANYWAY,
@@ -126,11 +129,14 @@ class PrecheckDialog(QDialog):
         self.note.setWordWrap(True)
         self.note.setEnabled(False)
         layout = QVBoxLayout(self)
+        layout.setSpacing(12)
         layout.addWidget(self.heading)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(body, 1)
         layout.addWidget(self.note)
         layout.addWidget(self.buttons)
         self._update()
+        # Wrapped text asks for its height at the width it will have, not at its narrowest.
+        self.resize(680, layout.totalHeightForWidth(680))
 
     # --- what it says --------------------------------------------------------------------
 

@@ -196,8 +196,7 @@ class SceneTableModel(QAbstractTableModel):
                 if count > 1:
                     text += f" · take {self.book.take_number(line, status.take)}/{count}"
             if line.locked:  # the lock is the line's (the scene file's), in either mode
-                text = ("Locked" + text.removeprefix("Ready") if status.state is LineState.READY
-                        else "Locked · no audio here" if status.state is LineState.NOT_RENDERED
+                text = ("locked · no audio here" if status.state is LineState.NOT_RENDERED
                         else text + " · locked")
             return text
         if col == COL_LENGTH:

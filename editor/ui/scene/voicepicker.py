@@ -116,7 +116,7 @@ class VoicePicker(QDialog):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setMinimumSectionSize(48)
-        for col, width in enumerate((110, 66, 90, 100, 0, 150, 64)):
+        for col, width in enumerate((150, 66, 96, 100, 0, 130, 64)):
             if width:
                 header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
                 self.table.setColumnWidth(col, width)
@@ -185,7 +185,10 @@ class VoicePicker(QDialog):
         self.shown = V.search(self.search.text(), pool)
         self.table.setRowCount(len(self.shown))
         for row, voice in enumerate(self.shown):
-            values = (voice.name, voice.gender, voice.age, voice.accent, voice.description,
+            description = voice.description or (
+                f"your voice · id {voice.voice_id}" if voice.own else "")
+            age = voice.age.replace("middle aged", "middle-aged")  # the source writes both
+            values = (voice.name, voice.gender, age, voice.accent, description,
                       voice.use_case, KIND_TEXT.get(voice.category, voice.category))
             tip = f"{voice.label()}\nVoice id: {voice.voice_id}"
             if voice.own and voice.language:
