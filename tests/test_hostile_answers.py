@@ -431,7 +431,12 @@ def test_poll_answer_shorter_than_its_length_is_retried(hostile: HostileServer,
                                                         tmp_path: Path) -> None:
     hostile.routes[("GET", POLL)] = short_body()
     run = run_child(hostile, "wait", tmp_path, task_deadline=2.0)
-    assert_plain_failure(run, "NetworkDown", "can't reach")
+    # Retried until the task's deadline: the last attempt either broke off like the others
+    # or was cut by the deadline itself (on a busy machine); both end in a plain reason.
+    words = {"NetworkDown": "can't reach", "AnswerTooSlow": "took too long"}
+    error = str(run.result.get("error"))
+    assert error in words, run.result
+    assert_plain_failure(run, error, words[error])
     assert hostile.count("GET", POLL) >= 2
 
 
