@@ -60,6 +60,7 @@ class RenderOutcome:
 
 
 EventSink = Callable[[RenderEvent], None]
+START_SLICE = 200  # a render's tasks are started this many per turn of the event loop
 
 
 class Resend(StrEnum):
@@ -246,10 +247,23 @@ class RenderEngine:
                 outcome.errors[head.key] = e
                 fan(RenderEvent(head, Stage.FAILED, error=e))
 
+        groups = list(by_key.items())
+        started = 0
         try:
             async with asyncio.TaskGroup() as tg:
-                for key, group in by_key.items():
+                for key, group in groups:
                     self._running[key] = tg.create_task(one(group))
+                    started += 1
+                    if started % START_SLICE == 0:
+                        # Thousands of tasks woken in one turn hold the window's event loop up
+                        # (under qasync each wake-up is a Qt timer): start them in slices.
+                        await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            for _key, group in groups[started:]:  # cancelled before they were started
+                for r in group:
+                    emit(RenderEvent(r, Stage.CANCELLED))
+                outcome.cancelled.add(group[0].key)
+            raise
         finally:
             self._running.clear()
             if self._prober is not None:
