@@ -209,8 +209,8 @@ def test_cost_panel_follows_edits_and_selection(window: MainWindow) -> None:
 
 def test_render_flips_statuses_to_ready_and_shows_progress(window: MainWindow, qloop: Any) -> None:
     stages: list[str] = []
-    original = window.queue_panel.on_event
-    window.queue_panel.on_event = lambda e: (stages.append(e.stage.value), original(e))  # type: ignore[method-assign]
+    original = window.queue_panel.feed
+    window.queue_panel.feed = lambda e: (stages.append(e.stage.value), original(e))  # type: ignore[method-assign]
     task = window.start_render([0, 1, 2])
     assert task is not None
     outcome = run(qloop, task)
@@ -220,7 +220,8 @@ def test_render_flips_statuses_to_ready_and_shows_progress(window: MainWindow, q
     assert states[3] is LineState.NOT_RENDERED
     assert window.model.index(0, COL_STATUS).data() == "Ready"
     assert {"queued", "submitting", "ready"} <= set(stages)
-    assert window.queue_panel.tree.topLevelItemCount() == 3
+    assert window.queue_panel.model.rowCount() == 3
+    assert window.queue_panel.model.summary().lines_done == 3
     # An edit after the render flips the row to "changed".
     window.document.commit_cell(0, "text", "Something else entirely.")
     assert window.model.index(0, COL_STATUS).data() == "Changed since render"

@@ -126,9 +126,9 @@ def test_queue_cancel_button_cancels_one_request(window: MainWindow, qloop: Any,
                                                  qtbot: Any) -> None:
     import asyncio
 
-    from PySide6.QtWidgets import QToolButton
-
+    from editor.engine.events import Stage
     from editor.engine.status import LineState
+    from editor.ui.render.queue import CANCEL
 
     async def go() -> None:
         session = await window.render.ensure_service()
@@ -136,12 +136,12 @@ def test_queue_cancel_button_cancels_one_request(window: MainWindow, qloop: Any,
         session.sandbox.latency = 1.0
         task = window.start_render([0, 1])
         assert task is not None
-        while window.queue_panel.tree.topLevelItemCount() < 2:
+        queue = window.queue_panel
+        while queue.model.rowCount() < 2 or queue.model.stage_at(1) is Stage.QUEUED:
             await asyncio.sleep(0.01)
-        item = window.queue_panel.tree.topLevelItem(1)
-        button = window.queue_panel.tree.itemWidget(item, 3)
-        assert isinstance(button, QToolButton)
-        button.click()
+        assert queue.model.can_cancel(1)
+        view = queue.view
+        view.clicked.emit(view.model().index(1, CANCEL))  # its ✕
         outcome = await task
         assert len(outcome.cancelled) == 1 and len(outcome.paths) == 1
 

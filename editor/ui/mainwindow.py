@@ -41,7 +41,8 @@ from editor.ui.playback.controller import PlaybackController
 from editor.ui.playback.player import Player
 from editor.ui.prompter import AnyPrompter, Prompter
 from editor.ui.render.controller import RenderController
-from editor.ui.render.panels import CostPanel, QueuePanel
+from editor.ui.render.panels import CostPanel
+from editor.ui.render.queue import ElidedLabel, RenderQueue
 from editor.ui.scene.cast import CastPanel
 from editor.ui.scene.document import SceneDocument
 from editor.ui.scene.lockguard import LockGuard
@@ -77,7 +78,8 @@ class MainWindow(QMainWindow):
         self.takes_panel = TakesPanel()
         self.document = doc = SceneDocument(settings, self.runner, self._prompter,
                                             sandbox=False, cache_root=cache_root, parent=self)
-        self.queue_panel = QueuePanel(lambda i: doc.scene.row_of(i))  # noqa: PLW0108 - scene changes
+        self.queue_panel = RenderQueue(lambda i: doc.scene.row_of(i),  # noqa: PLW0108 - scene changes
+                                       lambda i: doc.scene.line_by_id(i).speaker)
         self.editor = SceneEditor(doc, self._prompter, self)
         LockGuard(self.editor)  # a try at editing a locked line says why it cannot
         self.render = RenderController(doc, self.editor, settings, self.runner, self._prompter,
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
         self._connect_signals()
         self._on_document_replaced()
         self._laid_out = self._restore_layout()
+        self._warm_started = False
         self._update_service_label()  # the saved layout may have hidden the banner
 
     # --- building ---------------------------------------------------------------------------
@@ -175,9 +178,13 @@ class MainWindow(QMainWindow):
             "@service": service})
 
     def _build_status_bar(self) -> None:
-        self.status_label = QLabel()
+        # Status texts elide (the whole text is the tooltip): no text ever widens the window.
+        self.status_label = ElidedLabel(max_width=380)
+        self.status_label.setObjectName("status-summary")
         self.statusBar().addPermanentWidget(self.status_label)
         self.time_label = QLabel()  # running time of the scene and of the selection
+        self.time_label.setMinimumWidth(1)  # never widens the window (clipped, tooltip has it)
+        self.time_label.setMaximumWidth(420)
         self.time_label.setObjectName("status-time")
         self.statusBar().addPermanentWidget(self.time_label)
         self.busy_bar = QProgressBar(self)
@@ -214,7 +221,8 @@ class MainWindow(QMainWindow):
         self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         bar.setVisible(False)
-        self.target_label = QLabel()  # where requests go and why, always in sight
+        self.target_label = ElidedLabel(max_width=320)  # where requests go, always in sight
+        self.target_label.setObjectName("status-target")
         self.statusBar().addPermanentWidget(self.target_label)
 
     def _connect_signals(self) -> None:
@@ -225,7 +233,11 @@ class MainWindow(QMainWindow):
         for room in (doc, editor, render, playback, takes, self.export):
             room.message.connect(show)
         doc.replaced.connect(self._on_document_replaced)
-        doc.changed.connect(self._on_document_changed)
+        # During a render the document changes every flush (50 ms): the panels follow at most
+        # every 250 ms (pricing as takes, the running time and the cast are O(scene)).
+        self._panels_timer = QTimer(self, singleShot=True, interval=250)
+        self._panels_timer.timeout.connect(self._on_document_changed)
+        doc.changed.connect(self._on_document_changed_soon)
         doc.modified_changed.connect(self._update_title)
         editor.selection_changed.connect(render.update_costs)
         editor.selection_changed.connect(self._update_running_time)
@@ -239,7 +251,7 @@ class MainWindow(QMainWindow):
         render.play_requested.connect(playback.play_line)
         render.audio_ready.connect(playback.play_file)
         render.service_changed.connect(self._update_service_label)
-        render.running_changed.connect(lambda _r: self._update_actions())
+        render.running_changed.connect(self._on_render_running_changed)
         render.queue_wanted.connect(self.docks["queue"].show)
         playback.render_requested.connect(
             lambda rows, line_id: render.start_render(rows, then_play=line_id))
@@ -273,6 +285,19 @@ class MainWindow(QMainWindow):
         self._update_service_label()
         self._update_actions()
         self.takes_room.refresh()
+
+    def _on_document_changed_soon(self) -> None:
+        if not self.render.running:
+            self._panels_timer.stop()
+            self._on_document_changed()
+        elif not self._panels_timer.isActive():
+            self._panels_timer.start()
+
+    def _on_render_running_changed(self, running: bool) -> None:
+        if running:
+            self._update_actions()
+        else:
+            self._on_document_changed_soon()  # the figures held back during the render
 
     def ui_state(self) -> UiState:
         doc, row = self.document, self.editor.current_row()
@@ -487,6 +512,9 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if not self._warm_started:  # once the window is on screen: the first render is quick
+            self._warm_started = True
+            QTimer.singleShot(0, self.render.warm_up)
         if not self.settings.get("ui/welcomed"):
             QTimer.singleShot(0, self._welcome)  # after the window is on screen
         if not self._laid_out:  # first start: the table gets the room, the queue a strip

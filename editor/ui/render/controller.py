@@ -9,28 +9,47 @@ queue panel only present what it hands them.
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from editor.core.planner import PlanError, PlannedRequest
 from editor.engine.events import RenderEvent, Stage
+from editor.engine.report import failure_summary
 from editor.engine.service import Target, resolve_target
 from editor.engine.status import LineState
 from editor.ui.prompter import AnyPrompter
-from editor.ui.render.panels import CostPanel, QueuePanel
+from editor.ui.render.panels import CostPanel
+from editor.ui.render.queue import RenderQueue
 from editor.ui.scene.document import SceneDocument
 from editor.ui.scene.table import SceneEditor
 from editor.ui.settings import Settings
 from editor.ui.tasks import AsyncRunner, Op
 
 if TYPE_CHECKING:  # the network stack loads on the first render, not at start-up
+    from editor.engine.errors import NetworkDown
     from editor.engine.render import RenderEngine, RenderOutcome, Resend
     from editor.engine.renderplan import Estimate
     from editor.engine.service import ServiceSession
     from editor.ui.render.audition import Auditions
+
+# A flush's line work (takes, statuses, table rows) runs in slices of about this long, the
+# event loop turning between them: 3,000 lines queued (or cancelled) at once never freeze it.
+SLICE_SECONDS = 0.012
+CANCEL_SLICE = 150  # requests cancelled per turn of the event loop
+# What the queue says, once, while the service cannot be reached (the details are behind
+# "Details").
+OFFLINE = ("Can't reach API in One — check the connection. Castline will try again on its "
+           "own.")
+
+log = logging.getLogger(__name__)
+_warmed = False
 
 NO_KEY = ("No API key is set. Add one in Settings (it is kept in the system keyring), or turn "
           "on the sandbox to try Castline without one.")
@@ -46,7 +65,7 @@ class RenderController(QObject):
 
     def __init__(self, document: SceneDocument, editor: SceneEditor, settings: Settings,
                  runner: AsyncRunner, prompter: AnyPrompter, cost_panel: CostPanel,
-                 queue_panel: QueuePanel, *, force_sandbox: bool = False,
+                 queue_panel: RenderQueue, *, force_sandbox: bool = False,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -63,8 +82,60 @@ class RenderController(QObject):
         self.op: Op | None = None
         self._fresh_keys: set[str] = set()  # requests of the running render sent as new takes
         cost_panel.set_rounding(str(settings.get("pricing/rounding")))
-        queue_panel.cancel_requested.connect(self.cancel_render)
-        queue_panel.cancel_item_requested.connect(self._on_queue_cancel_item_requested)
+        self._backlog: deque[RenderEvent] = deque()  # flushed events whose line work is to do
+        self._failed: dict[str, tuple[PlannedRequest, Exception]] = {}  # named once drained
+        self._slice_timer = QTimer(self, singleShot=True, interval=0)
+        self._slice_timer.timeout.connect(self._work_slice)
+        self._drained: asyncio.Future[None] | None = None
+        self._cancelling: deque[str] = deque()
+        queue_panel.cancel_requested.connect(self._on_queue_cancel_item_requested)
+        queue_panel.cancel_all_requested.connect(self._stop_render)
+        queue_panel.flushed.connect(self._on_queue_flushed)
+        queue_panel.retry_requested.connect(self.retry_now)
+        document.replaced.connect(self._watch_rows)
+        self._watch_rows()
+
+    def _watch_rows(self) -> None:
+        """Lines inserted, removed or moved: the queue's line numbers are looked up again."""
+        model = self.document.model
+        if model is None:
+            return
+        relabel = self.queue_panel.model.relabel
+        for signal in (model.rowsInserted, model.rowsRemoved, model.rowsMoved,
+                       model.layoutChanged, model.modelReset):
+            signal.connect(lambda *_: relabel())
+        relabel()
+
+    # --- warming up -------------------------------------------------------------------------
+
+    # What the first render (and the first play) would otherwise import on the window's thread:
+    # 0.2–0.7 s of the network stack, the engine and the audio libraries.
+    WARM_MODULES = ("httpx", "editor.engine.client", "editor.engine.service",
+                    "editor.engine.journal", "editor.engine.render", "editor.engine.project",
+                    "editor.engine.export", "editor.engine.report", "editor.engine.grouptakes",
+                    "editor.engine.sandbox", "numpy", "soundfile")
+
+    @classmethod
+    def warm_up(cls) -> threading.Thread | None:
+        """Import the network and audio libraries on a worker thread (once per process), after
+        the window shows, so the first render does not wait for them."""
+        global _warmed
+        if _warmed:
+            return None
+        _warmed = True
+
+        def load() -> None:
+            import importlib
+
+            for name in cls.WARM_MODULES:
+                try:
+                    importlib.import_module(name)
+                except Exception:  # a missing optional library loads on use, or says so
+                    log.debug("warm-up: %s did not import", name, exc_info=True)
+
+        thread = threading.Thread(target=load, name="castline-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     # --- where requests go -----------------------------------------------------------------
 
@@ -168,8 +239,11 @@ class RenderController(QObject):
         self.op.failure(self._on_render_failed).start()
         self.running_changed.emit(True)
         assert self.op.task is not None
-        self.op.task.add_done_callback(lambda _t: self.running_changed.emit(False))
+        self.op.task.add_done_callback(self._on_render_done)
         return self.op.task
+
+    def _on_render_done(self, _task: object) -> None:
+        self.running_changed.emit(False)
 
     async def _render(self, rows: list[int] | None, force: bool,
                       then_play: str | None) -> RenderOutcome | None:
@@ -225,19 +299,25 @@ class RenderController(QObject):
         session = await self.ensure_service()
         from editor.engine.project import render_engine
         from editor.engine.renderplan import learn_rounding
-        from editor.engine.report import failure_summary
 
         if not self.sandbox and self.cost_panel.balance_value is None:
             await self.refresh_balance()
         balance_before = self.cost_panel.balance_value
         engine = render_engine(session.client, doc.cache(), journal=doc.journal,
                                jobs=int(self.settings.get("render/jobs")))
+        # Offline, the window's queue waits (nothing is sent or charged) and goes on by itself.
+        engine.pause_when_offline = True
+        engine.on_offline = self._on_offline
         self.engine = engine
-        self.queue_panel.start(len(requests))
+        self.queue_panel.start(requests, sandbox=self.sandbox)
         self.queue_wanted.emit()
-        outcome = await engine.run(requests, self._on_render_event, self._confirm_resend,
-                                   fresh=fresh)
-        self.engine = None
+        try:  # each event only goes to the queue; the window's work is per flush
+            outcome = await engine.run(requests, self.queue_panel.feed, self._confirm_resend,
+                                       fresh=fresh)
+        finally:
+            self.engine = None
+        self.queue_panel.batcher.flush()  # the last events, then their line work
+        await self._all_line_work_done()  # every take kept, every line's status shown
         if outcome.errors:
             message = failure_summary(doc.scene, requests, outcome.errors)
             self.queue_panel.finish(message)
@@ -257,17 +337,72 @@ class RenderController(QObject):
             self.play_requested.emit(then_play)
         return outcome
 
-    def _on_render_event(self, event: RenderEvent) -> None:
+    def _on_queue_flushed(self, events: list[RenderEvent]) -> None:
+        """A flush of the queue (at most every 50 ms, the latest event of each request): its
+        line work — takes, statuses, one refresh of the table over the lines that changed, one
+        message naming every line that failed — in slices, never O(scene)."""
+        self._backlog.extend(events)
+        self._work_slice()
+
+    def _work_slice(self) -> None:
         doc = self.document
-        if event.stage is Stage.READY and event.path is not None:
-            # before the status looks for it
-            doc.keep_take(event.request, event.path, asked=event.request.key in self._fresh_keys)
-        ids = doc.book.on_event(event)
-        self.queue_panel.on_event(event)
-        if event.stage is Stage.FAILED:
-            rows = ", ".join(str(r + 1) for r in doc.rows_of(ids))
-            self.message.emit(f"Line {rows} failed: {event.error}", 15000)
-        doc.lines_changed(ids)
+        ids: list[str] = []
+        backlog = self._backlog
+        deadline = time.perf_counter() + SLICE_SECONDS
+        while backlog and time.perf_counter() < deadline:
+            for _ in range(min(16, len(backlog))):
+                event = backlog.popleft()
+                if event.stage is Stage.READY and event.path is not None:
+                    # before the status looks for it
+                    doc.keep_take(event.request, event.path,
+                                  asked=event.request.key in self._fresh_keys)
+                ids.extend(doc.book.on_event(event))
+                if event.stage is Stage.FAILED and event.error is not None:
+                    self._failed[event.request.key] = (event.request, event.error)
+        self._lines_changed(ids)
+        if backlog:
+            self._slice_timer.start()  # the rest after the loop has turned
+            return
+        if self._failed:
+            failed, self._failed = self._failed, {}
+            self.message.emit(failure_summary(doc.scene, [r for r, _e in failed.values()],
+                                              {k: e for k, (_r, e) in failed.items()}), 15000)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def _all_line_work_done(self) -> None:
+        """Until every flushed event's line work is done (a take to play must be kept)."""
+        while self._backlog:
+            self._drained = asyncio.get_running_loop().create_future()
+            await self._drained
+
+    def _lines_changed(self, ids: list[str]) -> None:
+        """The table's rows of ``ids`` and the document's counts follow, with ONE dataChanged
+        over their span (per-row signals would have the table measure each row's height)."""
+        doc = self.document
+        rows = doc.rows_of(list(dict.fromkeys(ids)))
+        if not rows:
+            return
+        model = doc.model
+        assert model is not None
+        model.dataChanged.emit(model.index(min(rows), 0),
+                               model.index(max(rows), model.columnCount() - 1))
+        doc.refresh_rows(rows)
+        doc.schedule_changed()
+
+    def _on_offline(self, error: NetworkDown | None) -> None:
+        """Told once when the service cannot be reached (the queue waits) and once when it is
+        back."""
+        if error is None:
+            self.queue_panel.clear_offline()
+            self.message.emit("Connected again: the render goes on.", 5000)
+            return
+        self.queue_panel.show_offline(OFFLINE, error.detail)
+        self.queue_wanted.emit()  # the one message is on the queue, with Retry and Details
+
+    def retry_now(self) -> None:
+        if self.engine is not None:
+            self.engine.retry_now()
 
     async def _confirm_resend(self, requests: Sequence[PlannedRequest]) -> Resend:
         """Requests sent once whose answer was lost: ask once, for all of them."""
@@ -292,11 +427,35 @@ class RenderController(QObject):
         self.prompter.tell("Render failed", str(error))
 
     def cancel_render(self) -> None:
+        """Cancel Render (Ctrl+.): the queue shows its rows stopping and asks to stop."""
+        if self.running:
+            self.queue_panel.request_cancel_all()  # -> cancel_all_requested -> _stop_render
+
+    def _stop_render(self, keys: Sequence[str] = ()) -> None:
+        """Stop the render: its requests are cancelled in slices, queue order (those waiting
+        for a free slot first, so none of them starts sending), then the render itself. Each
+        of the engine's tasks wakes the event loop once as it is cancelled; thousands at once
+        would hold the window up."""
+        if not self.running:
+            return
+        self._cancelling = deque(keys)
+        self._cancel_slice()
+
+    def _cancel_slice(self) -> None:
+        engine, todo = self.engine, self._cancelling
+        if engine is not None and self.running:
+            for _ in range(min(CANCEL_SLICE, len(todo))):
+                engine.cancel(todo.popleft())
+            if todo:
+                QTimer.singleShot(0, self._cancel_slice)
+                return
+        todo.clear()
         if self.running:
             assert self.op is not None
-            self.op.cancel()
+            self.op.cancel()  # the render itself (and what was in flight): nothing more is sent
+            # The lines' live statuses go as their cancelled events arrive (in slices): no
+            # O(scene) pass here.
             self.document.book.forget_live()
-            self.document.refresh_all()
             self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
                                     "next render without paying again.")
 

@@ -1,27 +1,13 @@
-"""The render room's panels: the live cost and the render queue."""
+"""The render room's cost panel (the render queue is :mod:`editor.ui.render.queue`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QToolButton,
-    QTreeWidget,
-    QTreeWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
 
 from editor.core.pricing import CostTracker, format_credits
-from editor.engine.events import RenderEvent, Stage
 from editor.engine.renderplan import Estimate
 
 
@@ -100,88 +86,3 @@ class CostPanel(QWidget):
 
 def _requests(n: int) -> str:
     return f"{n} request{'s' if n != 1 else ''}"
-
-
-class QueuePanel(QWidget):
-    """Requests of the current render with their progress; Cancel stops the render."""
-
-    cancel_requested = Signal()
-    cancel_item_requested = Signal(str)  # request key
-
-    def __init__(self, row_of: Callable[[str], int], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._row_of = row_of
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Lines", "Stage", "Progress", ""])
-        self.tree.setRootIsDecorated(False)
-        header = self.tree.header()
-        header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.summary = QLabel("Nothing rendering.")
-        self.cancel = QPushButton("Cancel render")
-        self.cancel.setEnabled(False)
-        self.cancel.clicked.connect(self.cancel_requested)
-        bar = QHBoxLayout()
-        bar.addWidget(self.summary, 1)
-        bar.addWidget(self.cancel)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
-        layout.addWidget(self.tree)
-        self._items: dict[str, tuple[QTreeWidgetItem, QProgressBar]] = {}
-
-    def start(self, n: int) -> None:
-        self.tree.clear()
-        self._items.clear()
-        self.cancel.setEnabled(True)
-        self.summary.setText(f"Rendering {n} request{'s' if n != 1 else ''}…")
-
-    def finish(self, text: str) -> None:
-        self.cancel.setEnabled(False)
-        self.summary.setText(text)
-
-    def on_event(self, event: RenderEvent) -> None:
-        key = event.request.key + ",".join(event.line_ids)
-        if key not in self._items:
-            rows = []
-            for line_id in event.line_ids:
-                try:
-                    rows.append(self._row_of(line_id) + 1)
-                except ValueError:
-                    continue
-            label = f"Line {rows[0]}" if len(rows) == 1 else \
-                f"Lines {rows[0]}–{rows[-1]}" if rows else "?"
-            item = QTreeWidgetItem([label, "", ""])
-            self.tree.addTopLevelItem(item)
-            bar = QProgressBar()
-            bar.setRange(0, 100)
-            bar.setTextVisible(False)
-            bar.setMaximumHeight(12)
-            self.tree.setItemWidget(item, 2, bar)
-            stop = QToolButton()
-            stop.setText("Cancel")
-            stop.setToolTip("Cancel this request (an already sent one is picked up, unpaid, "
-                            "by the next render)")
-            stop.clicked.connect(lambda _c=False, k=event.request.key:
-                                 self.cancel_item_requested.emit(k))
-            self.tree.setItemWidget(item, 3, stop)
-            self._items[key] = (item, bar)
-        item, bar = self._items[key]
-        stage = {Stage.READY: "cached" if event.cached else "ready"}.get(event.stage,
-                                                                          event.stage.value)
-        item.setText(1, stage)
-        if event.stage is Stage.FAILED:
-            item.setToolTip(1, str(event.error))
-        if event.stage in (Stage.READY, Stage.FAILED, Stage.CANCELLED):
-            button = self.tree.itemWidget(item, 3)
-            if button is not None:
-                button.setEnabled(False)
-        progress = {Stage.QUEUED: 0, Stage.SUBMITTING: 5, Stage.WAITING: 15,
-                    Stage.DOWNLOADING: 90, Stage.READY: 100}.get(event.stage)
-        if event.stage is Stage.RUNNING:
-            progress = int(20 + 65 * (event.progress or 0.3))
-        if progress is not None:
-            bar.setValue(progress)

@@ -41,6 +41,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QPainter, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -72,6 +73,7 @@ FINAL = frozenset({Stage.READY, Stage.FAILED, Stage.CANCELLED})
 # What a writer reads in the Stage column.
 STAGE_TEXT = {
     Stage.QUEUED: "Waiting its turn",
+    Stage.PAUSED: "Waiting for the connection",
     Stage.SUBMITTING: "Sending",
     Stage.WAITING: "Queued at the service",
     Stage.RUNNING: "Being voiced",
@@ -368,7 +370,7 @@ class QueueModel(QAbstractTableModel):
             if display:
                 return row.progress
             if role == Qt.ItemDataRole.UserRole:  # what the delegate paints: None, nothing
-                if row.stage in (Stage.QUEUED, Stage.FAILED, Stage.CANCELLED):
+                if row.stage in (Stage.QUEUED, Stage.PAUSED, Stage.FAILED, Stage.CANCELLED):
                     return None
                 return row.progress
             if role == DONE_ROLE:
@@ -684,20 +686,29 @@ class QueueView(QTableView):
 
 class ElidedLabel(QLabel):
     """One line of text that elides (…) instead of widening its window; the whole text is its
-    tooltip."""
+    tooltip. With ``max_width`` (a status bar's permanent labels) it asks for its text's width
+    up to that many pixels, and never more; without, for nothing (its layout gives it room)."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 max_width: int = 0) -> None:
         super().__init__(parent)
         self._full = ""
+        self._max_width = max_width
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(1)
         self.setWordWrap(False)
+        if max_width:
+            self.setMaximumWidth(max_width)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # type: ignore[override]
+        if text == self._full and text:
+            return
         self._full = text
         self.setToolTip(text)
         self._elide()
+        if self._max_width:
+            self.updateGeometry()  # asks for its new width, never past max_width
 
     def full_text(self) -> str:
         return self._full
@@ -706,7 +717,12 @@ class ElidedLabel(QLabel):
         return QSize(1, super().minimumSizeHint().height())
 
     def sizeHint(self) -> QSize:
-        return QSize(1, super().sizeHint().height())
+        width = 1
+        if self._max_width:
+            margins = self.contentsMargins()
+            width = min(self._max_width, QFontMetrics(self.font()).horizontalAdvance(self._full)
+                        + margins.left() + margins.right() + 2 * self.margin() + 4)
+        return QSize(width, super().sizeHint().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -719,6 +735,57 @@ class ElidedLabel(QLabel):
             super().setText(shown)
 
 
+class OfflineNotice(QFrame):
+    """One strip above the queue while the service cannot be reached: the writer's sentence,
+    *Retry*, and the technical reason behind *Details*. It elides; it never widens the window."""
+
+    retry_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("render-queue-offline")
+        self.setStyleSheet("QFrame#render-queue-offline { background: #fff1c2; "
+                           "border: 1px solid #e3c767; border-radius: 3px; } "
+                           "QFrame#render-queue-offline QLabel { color: #4a3b00; }")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.text = ElidedLabel()
+        self.text.setObjectName("render-queue-offline-text")
+        self.details = QPushButton("Details")
+        self.details.setCheckable(True)
+        self.details.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.retry = QPushButton("Retry")
+        self.retry.setToolTip("Try to reach the service now (Castline also tries again on its "
+                              "own every few seconds)")
+        self.retry.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.detail = ElidedLabel()
+        self.detail.setObjectName("render-queue-offline-detail")
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.detail.setVisible(False)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.details)
+        row.addWidget(self.retry)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.detail)
+        self.details.toggled.connect(self.detail.setVisible)
+        self.retry.clicked.connect(self.retry_requested)
+
+    def show_problem(self, text: str, detail: str = "") -> None:
+        self.text.setText(text)
+        self.detail.setText(detail or "No further detail.")
+        self.details.setEnabled(bool(detail))
+        self.retry.setEnabled(True)
+        self.setVisible(True)
+
+    def clear(self) -> None:
+        self.details.setChecked(False)
+        self.setVisible(False)
+
+
 class RenderQueue(QWidget):
     """The render queue panel: summary line, overall bar, Cancel all, and the table."""
 
@@ -727,6 +794,7 @@ class RenderQueue(QWidget):
     # After each flush, the events it applied (the latest per row; every final one is there):
     # the controller's per-line work (status, takes, table rows) belongs here, once per flush.
     flushed = Signal(list)
+    retry_requested = Signal()  # the offline strip's Retry
 
     def __init__(self, row_of: Callable[[str], int] | None = None,
                  speaker_of: Callable[[str], str] | None = None,
@@ -758,6 +826,10 @@ class RenderQueue(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addLayout(top)
+        self.offline = OfflineNotice()
+        self.offline.setVisible(False)
+        self.offline.retry_requested.connect(self.retry_requested)
+        layout.addWidget(self.offline)
         layout.addWidget(self.bar)
         layout.addWidget(self.view, 1)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -775,6 +847,7 @@ class RenderQueue(QWidget):
               costs: Mapping[str, Fraction] | None = None, *, sandbox: bool = False) -> None:
         self.batcher.flush()  # a previous render's stragglers go to its own rows
         self._final_text = ""
+        self.clear_offline()
         self.model.start(requests, costs, sandbox=sandbox)
         self.cancel_all.setEnabled(True)
         self.bar.setVisible(True)
@@ -790,9 +863,17 @@ class RenderQueue(QWidget):
         self.batcher.flush()
         self.model.finish()
         self.ticker.stop()
+        self.clear_offline()
         self.cancel_all.setEnabled(False)
         self._final_text = text
         self._show_summary()
+
+    def show_offline(self, text: str, detail: str = "") -> None:
+        """The service cannot be reached: one strip says so (Retry, Details); the rows wait."""
+        self.offline.show_problem(text, detail)
+
+    def clear_offline(self) -> None:
+        self.offline.clear()
 
     def request_cancel_all(self) -> None:
         keys = self.model.unfinished_keys()
