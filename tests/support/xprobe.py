@@ -346,6 +346,9 @@ def _zombie(pid: int) -> bool:
 
 
 SPEAKERS = ("ODILE", "BEN", "PURSER", "CAPTAIN", "NARRATOR")
+# Every speaker has a voice, as in a writer's finished episode (no pre-render check question).
+VOICES = {"ODILE": "Sarah", "BEN": "George", "PURSER": "Charlie", "CAPTAIN": "Brian",
+          "NARRATOR": "Alice"}
 SENTENCE = ("the night ferry hums along the channel while the purser counts passengers and "
             "nobody admits to hearing the knock at the door of cabin nine before the lights go out")
 WORDS = tuple(SENTENCE.split(" "))
@@ -371,6 +374,8 @@ def episode_scene(n: int) -> object:
             text = f"{TAGS[i % len(TAGS)]} {text}"
         lines.append(scene.new_line(SPEAKERS[i % len(SPEAKERS)], text[:140].rstrip()))
     scene.insert_lines(0, lines)
+    for speaker, voice in VOICES.items():
+        scene.set_voice(speaker, voice)
     return scene
 
 
