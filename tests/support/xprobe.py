@@ -263,6 +263,11 @@ class RealWindow:
             "PYTHONPATH": str(self.tree), "PULSE_SERVER": "/nonexistent",
         })
         (self.scratch / "run").mkdir(mode=0o700, exist_ok=True)
+        # A writer who has seen the welcome once: no dialog over the window to take Ctrl+R.
+        conf = self.scratch / "config" / "Castline" / "Castline.conf"
+        if not conf.exists():
+            conf.parent.mkdir(parents=True, exist_ok=True)
+            conf.write_text("[ui]\nwelcomed=true\n", encoding="utf-8")
         return env
 
     def start(self) -> None:
