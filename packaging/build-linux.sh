@@ -15,11 +15,12 @@ ID=one.castline.Castline
 
 # What the system must supply (check_deps.py fails the build when a library the binaries need
 # is neither in the tree nor here). Qt's xcb and wayland platforms, GL/EGL, fonts, GLib, D-Bus,
-# PulseAudio (QtMultimedia), Kerberos and brotli (QtNetwork, linked by QtMultimedia), libdrm
-# (Qt's FFmpeg), the C/C++ runtimes, OpenSSL 3 and the compression libraries Python's modules use.
+# PulseAudio (QtMultimedia's QAudioSink), Kerberos and brotli (QtNetwork, linked by QtMultimedia),
+# the C/C++ runtimes, OpenSSL 3 and the compression libraries Python's modules use. (libdrm,
+# libXext and libXrandr went with Qt's FFmpeg plugin: no multimedia plugin is shipped.)
 DEPENDS="libc6 (>= 2.34), libgcc-s1, libstdc++6, zlib1g, libzstd1, libbz2-1.0, liblzma5, \
-libglib2.0-0, libdbus-1-3, libfontconfig1, libfreetype6, libegl1, libgl1, libdrm2, \
-libx11-6, libx11-xcb1, libxext6, libxrandr2, libxkbcommon0, libxkbcommon-x11-0, libxcb1, \
+libglib2.0-0, libdbus-1-3, libfontconfig1, libfreetype6, libegl1, libgl1, \
+libx11-6, libx11-xcb1, libxkbcommon0, libxkbcommon-x11-0, libxcb1, \
 libxcb-cursor0, libxcb-glx0, libxcb-icccm4, libxcb-image0, libxcb-keysyms1, libxcb-randr0, \
 libxcb-render0, libxcb-render-util0, libxcb-shape0, libxcb-shm0, libxcb-sync1, libxcb-util1, \
 libxcb-xfixes0, libxcb-xkb1, libwayland-client0, libwayland-cursor0, libwayland-egl1, \
