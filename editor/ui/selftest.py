@@ -77,8 +77,12 @@ def run_self_test() -> int:
                 return "playback did not start"
             await asyncio.sleep(0.05)
             player = window.player.media_player
-        step("playing to the audio output")
-        await asyncio.sleep(0.5)
+        # Audio really flowed: the device took some of the line, not only a state change.
+        while window.player.processed_usecs <= 0:
+            if time.monotonic() > deadline:
+                return "playback started but no audio reached the output"
+            await asyncio.sleep(0.05)
+        step(f"playing to the audio output ({window.player.processed_usecs // 1000} ms so far)")
         window.stop_playback()
         return None
 
