@@ -697,8 +697,9 @@ class ElidedLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setMinimumWidth(1)
         self.setWordWrap(False)
-        if max_width:
+        if max_width:  # its text's width up to max_width, shrinking to nothing if need be
             self.setMaximumWidth(max_width)
+            self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
     def setText(self, text: str) -> None:  # type: ignore[override]
@@ -835,6 +836,12 @@ class RenderQueue(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view.cancel_requested.connect(self.cancel_requested)
         self.model.summary_changed.connect(self._show_summary)
+        # The view follows the front of the queue (what is being sent now) until the writer
+        # scrolls it; the front only moves forward, so following costs O(1) a flush overall.
+        self._front = 0
+        self._follow = True
+        self.view.verticalScrollBar().sliderPressed.connect(self._stop_following)
+        self.flushed.connect(lambda _events: self._follow_front())
         # The time left moves on between events too.
         self.ticker = QTimer(self)
         self.ticker.setInterval(1000)
@@ -848,6 +855,7 @@ class RenderQueue(QWidget):
         self.batcher.flush()  # a previous render's stragglers go to its own rows
         self._final_text = ""
         self.clear_offline()
+        self._front, self._follow = 0, True
         self.model.start(requests, costs, sandbox=sandbox)
         self.cancel_all.setEnabled(True)
         self.bar.setVisible(True)
@@ -874,6 +882,17 @@ class RenderQueue(QWidget):
 
     def clear_offline(self) -> None:
         self.offline.clear()
+
+    def _stop_following(self) -> None:
+        self._follow = False
+
+    def _follow_front(self) -> None:
+        model, rows = self.model, self.model.rowCount()
+        while self._front < rows and model.stage_at(self._front) in FINAL:
+            self._front += 1
+        if self._follow and self._front < rows:
+            self.view.scrollTo(model.index(self._front, LINES),
+                               QAbstractItemView.ScrollHint.PositionAtTop)
 
     def request_cancel_all(self) -> None:
         keys = self.model.unfinished_keys()
