@@ -385,8 +385,12 @@ class RenderController(QObject):
             return
         model = doc.model
         assert model is not None
-        model.dataChanged.emit(model.index(min(rows), 0),
-                               model.index(max(rows), model.columnCount() - 1))
+        # Never a one-row signal: the scene table re-measures a row's height on those (for
+        # typing), and a render changes no text.
+        lo, hi = min(rows), max(rows)
+        if lo == hi:
+            lo, hi = (lo, hi + 1) if hi + 1 < model.rowCount() else (max(0, lo - 1), hi)
+        model.dataChanged.emit(model.index(lo, 0), model.index(hi, model.columnCount() - 1))
         doc.refresh_rows(rows)
         doc.schedule_changed()
 
