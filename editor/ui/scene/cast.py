@@ -24,7 +24,7 @@ from editor.ui.settings import Settings
 
 COL_SPEAKER, COL_VOICE, COL_LINES, COL_CHARS, COL_HEAR = range(5)
 VOICE_MIN_WIDTH = 170  # the Voice column is never squeezed below this (it was ~20 px once)
-SPEAKER_MAX_WIDTH = 150  # a long imported name must not eat the Voice column
+SPEAKER_MAX_WIDTH = 120  # a long imported name must not eat the Voice column
 
 
 class VoiceCell(QWidget):
@@ -84,6 +84,9 @@ class CastPanel(QWidget):
         header.setSectionResizeMode(COL_VOICE, QHeaderView.ResizeMode.Stretch)
         for c in (COL_LINES, COL_CHARS, COL_HEAR):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        # Characters ride in the Lines cell's tooltip: the panel stays narrow enough to leave
+        # the scene's Line column room to read.
+        self.table.setColumnHidden(COL_CHARS, True)
         self.table.itemChanged.connect(self._on_table_item_changed)
         self.hint = QLabel("Double-click a name to rename it on every line. Hear plays the voice "
                            "on the character's first line.")
@@ -141,6 +144,8 @@ class CastPanel(QWidget):
                 cell_item.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 cell_item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                            | Qt.AlignmentFlag.AlignVCenter)
+                if col == COL_LINES:
+                    cell_item.setToolTip(f"{count} lines, {chars:,} characters")
                 self.table.setItem(row, col, cell_item)
             self.table.setCellWidget(row, COL_HEAR, self._hear_button(name))
         self._building = False
@@ -150,7 +155,7 @@ class CastPanel(QWidget):
         button = QToolButton()
         button.setText("Hear")
         button.setIcon(icon("play"))
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         button.setToolTip(f"Hear this voice speak {name}'s first line (rendered once and kept; "
                           "free in the sandbox, the cost asked first otherwise). The arrow: "
@@ -168,7 +173,8 @@ class CastPanel(QWidget):
         self.table.resizeColumnToContents(COL_SPEAKER)
         speaker = max(70, min(SPEAKER_MAX_WIDTH, self.table.columnWidth(COL_SPEAKER)))
         self.table.setColumnWidth(COL_SPEAKER, speaker)
-        others = sum(header.sectionSize(c) for c in (COL_LINES, COL_CHARS, COL_HEAR))
+        others = sum(header.sectionSize(c) for c in (COL_LINES, COL_CHARS, COL_HEAR)
+                     if not header.isSectionHidden(c))
         frame = 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
         self.table.setMinimumWidth(speaker + VOICE_MIN_WIDTH + others + frame)
 
