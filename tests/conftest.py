@@ -16,7 +16,7 @@ from editor.core import sceneio
 from editor.core.catalog import read_resource_text
 from editor.core.scene import Scene
 
-pytest_plugins = ["tests.ui_helpers"]  # the editor-window fixtures
+pytest_plugins = ["tests.support.ui_helpers"]  # the editor-window fixtures
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = "samples/night-ferry.castline"
@@ -73,7 +73,7 @@ def null_audio_sink() -> Iterator[str | None]:
     Only the server this fixture started is stopped. Without pulseaudio on the machine the
     app runs silent, and the playback tests say so (they fail rather than skip).
     """
-    from tests.pulse import null_sink
+    from tests.support.pulse import null_sink
 
     with null_sink() as runtime:
         yield runtime

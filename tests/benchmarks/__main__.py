@@ -275,7 +275,7 @@ def bench_render() -> None:
 # --- playback ------------------------------------------------------------------------------------
 
 def bench_playback() -> None:
-    from tests.pulse import null_sink
+    from tests.support.pulse import null_sink
 
     with null_sink() as sink:
         if sink is None:
