@@ -79,6 +79,7 @@ class RenderPlan:
     pending: list[PlannedRequest] = field(default_factory=list)  # submitted, audio not yet in
     locked_rows: list[int] = field(default_factory=list)
     sandbox_only_rows: list[int] = field(default_factory=list)  # paid: only sandbox audio here
+    estimate: Estimate | None = None  # the cost, summed once where the plan was built
 
     @property
     def requests(self) -> list[PlannedRequest]:
@@ -87,8 +88,9 @@ class RenderPlan:
 
     @property
     def cost(self) -> Estimate:
-        """What this render may charge: new requests, plus maybe-charged ones if re-sent."""
-        return Estimate.of(self.to_send)
+        """What this render may charge: the requests it will send (maybe-charged ones are
+        priced apart, :attr:`resend_cost`)."""
+        return self.estimate if self.estimate is not None else Estimate.of(self.to_send)
 
     @property
     def resend_cost(self) -> Estimate:
@@ -142,6 +144,7 @@ def build_plan(scene: Scene, mode: Mode | str, book: StatusBook, rows: Sequence[
                 continue
             if book.takes.resolve(line.id, key_of, sandbox=True) is not None:
                 out.sandbox_only_rows.append(row)
+    out.estimate = Estimate.of(out.to_send)
     return out
 
 

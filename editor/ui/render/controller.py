@@ -295,7 +295,7 @@ class RenderController(QObject):
             if answer != "Render":
                 return None
         if doc.modified:
-            doc.save_recovery()
+            await doc.save_recovery_in_background()
         session = await self.ensure_service()
         from editor.engine.project import render_engine
         from editor.engine.renderplan import learn_rounding

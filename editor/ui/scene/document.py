@@ -612,6 +612,18 @@ class SceneDocument(QObject):
         except OSError as e:
             self.message.emit(f"Autosave failed: {e.strerror or e}", 8000)
 
+    async def save_recovery_in_background(self) -> None:
+        """The same, with the writing (and the JSON of an episode: ~30 ms at 3,000 lines) on
+        a worker thread, over a snapshot of the scene as it is now."""
+        import asyncio
+
+        snapshot = self.scene.snapshot()
+        unsaved = self.takes.root if self.path is None else None
+        try:
+            await asyncio.to_thread(self.recovery.save, snapshot, unsaved)
+        except OSError as e:
+            self.message.emit(f"Autosave failed: {e.strerror or e}", 8000)
+
     def close(self) -> None:
         """The writer let the scene go (saved or not): its recovery copy and an unsaved
         scene's takes folder go too."""
