@@ -28,6 +28,9 @@ class CostPanel(QWidget):
         for label in (self.per_line, self.as_takes, self.selection, self.cached, self.render_now,
                       self.balance, self.after):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            # Wrapped, a long figure asks for height, not width: the panel (and its dock) stays
+            # narrow, and the scene's Line column keeps its room.
+            label.setWordWrap(True)
         form.addRow("Per line:", self.per_line)
         form.addRow("As dialogue:", self.as_takes)
         form.addRow("Selection:", self.selection)
