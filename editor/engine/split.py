@@ -34,7 +34,6 @@ import json
 import math
 import re
 import shutil
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -44,6 +43,7 @@ import numpy.typing as npt
 import soundfile
 
 from editor.engine.audio import Clip, resample
+from editor.engine.voice import run_espeak
 
 F64 = npt.NDArray[np.float64]
 Source = Literal["answer", "alignment", "silence", "single"]
@@ -55,7 +55,6 @@ REF_RATE = 22050  # espeak-ng's own rate: no resampling
 REF_GAP = 0.20  # silence between two lines of the reference
 REF_VOICE_SPEED = "170"
 REF_VOICE_PITCH = "50"
-ESPEAK_TIMEOUT = 30.0
 BREAK_MS = 1200
 USE_ESPEAK = True  # False: the length-only stand-in, as on a machine without espeak-ng
 
@@ -589,15 +588,11 @@ def _espeak(exe: str, text: str, language: str, ssml: bool = False) -> F64 | Non
         return None
     argv = [exe, "-v", language, "-s", REF_VOICE_SPEED, "-p", REF_VOICE_PITCH,
             *(["-m"] if ssml else []), "--stdout", "--stdin"]
-    try:
-        done = subprocess.run(argv, input=stdin, capture_output=True, timeout=ESPEAK_TIMEOUT,
-                              check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if done.returncode != 0 or not done.stdout:
+    wav = run_espeak(argv, stdin)
+    if wav is None:
         return None
     try:
-        data, rate = soundfile.read(io.BytesIO(done.stdout), dtype="float32", always_2d=True)
+        data, rate = soundfile.read(io.BytesIO(wav), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError):
         return None
     y = resample(data[:, :1], int(rate), REF_RATE)[:, 0].astype(np.float64)

@@ -103,6 +103,13 @@ def espeak(text: str, voice: str, language: str, take: int = 0) -> Audio | None:
     argv, stdin = espeak_command(exe or "espeak-ng", text, voice, language, take)
     if exe is None or not stdin:
         return None
+    wav = run_espeak(argv, stdin)
+    return None if wav is None else _decode_wav(wav)
+
+
+def run_espeak(argv: list[str], stdin: bytes) -> bytes | None:
+    """Run espeak-ng with the text on standard input (never as an argument); the WAV it
+    wrote to standard output, or None when it failed or is missing."""
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, timeout=ESPEAK_TIMEOUT,
                               check=False)
@@ -110,7 +117,7 @@ def espeak(text: str, voice: str, language: str, take: int = 0) -> Audio | None:
         return None
     if done.returncode != 0 or not done.stdout:
         return None
-    return _decode_wav(done.stdout)
+    return done.stdout
 
 
 def _assemble(clips: list[Audio], fmt: str) -> bytes:

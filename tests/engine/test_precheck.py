@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from editor.core.scene import Line, Scene
 from editor.core.voices import own_voice
 from editor.engine.precheck import Fix, Kind, Problem, check, report, rows_label, unknown_tags
 from tests.conftest import subprocess_env
-from tests.support.processes import start_sandbox, stats
+from tests.support.processes import stats, writer_pointed_at_a_sandbox
 
 
 def scene_of(specs: list[tuple[str, str]], voices: dict[str, str]) -> Scene:
@@ -148,15 +147,8 @@ def test_problems_come_in_a_fixed_order_and_read_as_one_line_each() -> None:
 @pytest.fixture
 def service(isolated_dirs: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
     """A sandbox in its own process, and a writer's environment pointed at it."""
-    box, url, key = start_sandbox(subprocess_env(), "--latency", "0.2")
-    env = subprocess_env(APIINONE_BASE_URL=url, APIINONE_API_KEY=key)
-    try:
-        yield url, key, env
-    finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+    with writer_pointed_at_a_sandbox("--latency", "0.2") as running:
+        yield running
 
 
 def castline(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,7 +19,7 @@ from editor.engine.audio import assemble, decode, write
 from editor.engine.render import Stage
 from tests.conftest import subprocess_env
 from tests.support.engine_helpers import Rig, requests_for, running_sandbox, small_scene
-from tests.support.processes import start_render, start_sandbox, stats
+from tests.support.processes import start_render, start_sandbox, stats, stop
 from tests.support.waiting import wait_until
 
 
@@ -148,10 +148,7 @@ def test_kill_9_mid_render_then_rerun_pays_nothing_twice(tmp_path: Path, isolate
         assert decode(out).seconds > 6 * 0.4
         assert final["auth_on_audio_host"] == 0
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)
 
 
 def test_render_cli_with_in_process_sandbox_reports_where_audio_went(sample_path: Path,
@@ -190,7 +187,4 @@ def test_cli_never_resends_a_request_that_may_have_been_charged_unasked(
         assert p.returncode == 0, p.stderr
         assert stats(url, key)["tasks_created"] == 10
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)

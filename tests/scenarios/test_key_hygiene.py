@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import signal
 import subprocess
 import sys
 import urllib.parse
@@ -13,7 +12,7 @@ from pathlib import Path
 
 from editor.core.catalog import read_resource_text
 from tests.conftest import subprocess_env
-from tests.support.processes import start_sandbox, stats
+from tests.support.processes import start_sandbox, stats, stop
 
 
 def test_the_key_is_in_no_file_after_a_gui_session_and_cli_renders(
@@ -43,10 +42,7 @@ def test_the_key_is_in_no_file_after_a_gui_session_and_cli_renders(
             assert key not in p.stdout + p.stderr
         served = stats(url, key)
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)
 
     assert served["tasks_created"] >= 10
     assert served["auth_on_audio_host"] == 0 and served["key_in_url"] == 0

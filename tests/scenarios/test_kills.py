@@ -27,7 +27,7 @@ from editor.engine.journal import Journal
 from editor.ui.app import open_first
 from editor.ui.mainwindow import MainWindow
 from tests.conftest import subprocess_env
-from tests.support.processes import start_render, start_sandbox, stats
+from tests.support.processes import start_render, start_sandbox, stats, stop
 from tests.support.ui_helpers import make_settings
 
 SEEDS = [11, 12, 13, 14]
@@ -132,7 +132,4 @@ def test_kill_9_during_a_render_at_a_random_moment(tmp_path: Path, isolated_dirs
         assert "resumed" in again.stdout
         assert decode(out).seconds > 6 * 0.4
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)

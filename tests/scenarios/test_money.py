@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 import urllib.request
@@ -23,7 +22,7 @@ from editor.core import sceneio
 from editor.core.scene import Line, Scene
 from editor.engine.takes import TakeStore, takes_dir_for
 from tests.conftest import subprocess_env
-from tests.support.processes import start_sandbox
+from tests.support.processes import start_sandbox, stop, writer_pointed_at_a_sandbox
 
 
 def stats(url: str, key: str) -> dict[str, object]:
@@ -50,16 +49,9 @@ def scene_file(folder: Path, n: int = 6) -> Path:
 
 @pytest.fixture
 def service(isolated_dirs: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """A sandbox in its own process, and the environment of a writer pointed at it."""
-    box, url, key = start_sandbox(subprocess_env(), "--latency", "1.0")
-    env = subprocess_env(APIINONE_BASE_URL=url, APIINONE_API_KEY=key)
-    try:
-        yield url, key, env
-    finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+    """A sandbox in its own process, and a writer's environment pointed at it."""
+    with writer_pointed_at_a_sandbox("--latency", "1.0") as running:
+        yield running
 
 
 def castline(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
@@ -168,7 +160,4 @@ def test_a_lost_answer_is_never_sent_again_without_being_asked(
         assert stats(url, key)["submits"] == 2
         assert json.loads(run(env, "status", str(scene), "--json").stdout)["maybe_charged"] == []
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from editor.ui.prompter import ScriptedPrompter
 from tests.conftest import subprocess_env
 from tests.scenarios.test_money import scene_file, stats
 from tests.support.engine_helpers import running_sandbox
-from tests.support.processes import start_sandbox
+from tests.support.processes import start_sandbox, stop
 from tests.support.ui_helpers import make_settings, run
 
 
@@ -60,10 +59,7 @@ def test_the_window_and_a_cli_render_together_pay_once(
         assert s["submits"] == 6, s
         run(qloop, window.shutdown())
     finally:
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)
 
 
 def test_the_window_asks_once_before_sending_a_maybe_charged_request_again(

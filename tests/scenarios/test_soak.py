@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import random
-import signal
 import time
 import urllib.request
 from pathlib import Path
@@ -27,7 +26,7 @@ from editor.engine.journal import Journal
 from editor.engine.render import RenderEngine
 from tests.conftest import subprocess_env
 from tests.support.engine_helpers import FAST
-from tests.support.processes import start_sandbox, stats
+from tests.support.processes import start_sandbox, stats, stop
 
 ROUNDS, PER_ROUND = 5, 100
 FAULTS = [("submit", "429"), ("submit", "503"), ("submit", "500"), ("submit", "drop"),
@@ -96,10 +95,7 @@ async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
         served = stats(url, key)
     finally:
         await client.aclose()
-        box.send_signal(signal.SIGINT)
-        box.wait(timeout=10)
-        if box.stdout:
-            box.stdout.close()
+        stop(box)
     print(f"\nsoak: {ROUNDS * PER_ROUND} lines, {served['tasks_created']:.0f} tasks created, "
           f"{served['submits']:.0f} submits")
     for n, wall, rss, fds, failed in figures:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from editor.core import sceneio
@@ -51,3 +54,24 @@ def start_render(tmp_path: Path, env: dict[str, str], url: str, key: str, jobs: 
                                str(out), "--jobs", str(jobs)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return path, out, env, render
+
+
+@contextlib.contextmanager
+def writer_pointed_at_a_sandbox(*extra: str) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """A ``castline sandbox`` in its own process, and the environment of a writer pointed at
+    it (its address and key, as a test server's would be): (url, key, env). Stopped after."""
+    from tests.conftest import subprocess_env
+
+    box, url, key = start_sandbox(subprocess_env(), *extra)
+    try:
+        yield url, key, subprocess_env(APIINONE_BASE_URL=url, APIINONE_API_KEY=key)
+    finally:
+        stop(box)
+
+
+def stop(box: subprocess.Popen[str]) -> None:
+    """Stop a ``castline sandbox`` started by :func:`start_sandbox`."""
+    box.send_signal(signal.SIGINT)
+    box.wait(timeout=10)
+    if box.stdout:
+        box.stdout.close()
