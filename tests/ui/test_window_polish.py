@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,22 @@ def test_the_settings_dialog_holds_still(window: MainWindow) -> None:
     QApplication.processEvents()
     assert dialog.size() == size and dialog.jobs.geometry() == geometry
     dialog.reject()
+
+
+def test_a_big_selection_shows_its_cost(window: Any) -> None:
+    """Selecting more than 2,000 lines used to show "Selection: –"."""
+    from editor.core.pricing import format_credits
+    from editor.core.scene import Scene
+
+    scene = Scene(title="Episode")
+    scene.insert_lines(0, [scene.new_line("ANA" if i % 2 else "BO", f"Line {i} of the episode.")
+                           for i in range(2500)])
+    window.set_scene(scene, None)
+    window.editor.view.selectAll()  # everything: the totals
+    window.render.update_costs()
+    assert window.cost_panel.selection.text().startswith(format_credits(window.document.costs.lines_total))
+    assert "2500 lines" in window.cost_panel.selection.text()
+    window.editor.select_rows(list(range(2100)))  # most of it: each line's own request
+    window.render.update_costs()
+    assert window.cost_panel.selection.text().startswith(
+        format_credits(sum((window.document.costs.line_cost(r) for r in range(2100)), Fraction(0))))

@@ -14,6 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -197,7 +198,16 @@ class RenderController(QObject):
         now = render_now(doc.costs, mode,
                          lambda r: states.get(lines[r].id) is LineState.READY, doc.ready)
         rows = self.editor.selected_rows()
-        selection = doc.costs.selection_cost(rows) if rows and len(rows) <= 2000 else None
+        costs = doc.costs
+        if not rows:
+            selection = None
+        elif len(rows) == len(lines):  # everything: the totals, with no re-planning
+            selection = (costs.lines_total, costs.take_total)
+        elif len(rows) <= 2000:
+            selection = costs.selection_cost(rows)
+        else:  # a big selection: each line's own request, and its share of its dialogue one
+            selection = (sum((costs.line_cost(r) for r in rows), Fraction(0)),
+                         sum((costs.line_share(r, "take") for r in rows), Fraction(0)))
         self.cost_panel.show_figures(doc.costs, selection, len(rows),
                                      total_estimate(doc.costs, mode), now, mode,
                                      sandbox=self.sandbox)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -236,10 +236,21 @@ class SceneEditor(QObject):
         if not rows:
             return
         sm = self.view.selectionModel()
-        sm.clearSelection()
-        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-        for r in rows:
-            sm.select(self.model.index(r, 0), flags)
+        # One selection of contiguous ranges, applied once: selecting thousands of rows one by
+        # one re-merged the selection (and told every listener) each time.
+        selection = QItemSelection()
+        ordered = sorted(set(rows))
+        start = prev = ordered[0]
+        for r in [*ordered[1:], None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            selection.select(self.model.index(start, 0), self.model.index(prev, 0))
+            if r is not None:
+                start = prev = r
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        sm.select(selection, flags)
         sm.setCurrentIndex(self.model.index(rows[0], column), QItemSelectionModel.SelectionFlag.NoUpdate)
         self.view.scrollTo(self.model.index(rows[0], column))
 
