@@ -60,6 +60,7 @@ def configure(url: str, key: str, faults: list[dict[str, object]]) -> None:
 async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
     rng = random.Random(20261124)
     box, url, key = start_sandbox(subprocess_env(), "--latency", "0.05")
+    fds_before = open_fds()
     client = ServiceClient(url, key, policy=FAST)
     engine = RenderEngine(client, AudioCache(tmp_path / "cache"),
                           Journal(tmp_path / "state" / "journal.jsonl"), jobs=8)
@@ -95,6 +96,7 @@ async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
         served = stats(url, key)
     finally:
         await client.aclose()
+        fds_after = open_fds()
         stop(box)
     print(f"\nsoak: {ROUNDS * PER_ROUND} lines, {served['tasks_created']:.0f} tasks created, "
           f"{served['submits']:.0f} submits")
@@ -104,5 +106,9 @@ async def test_soak_500_lines_with_random_faults(tmp_path: Path) -> None:
     growth = figures[-1][2] - figures[1][2]
     print(f"  RSS growth from round 2 to {ROUNDS}: {growth:+.1f} MB")
     assert growth < MAX_GROWTH_MB
-    assert figures[-1][3] - figures[1][3] <= 2  # no leaked sockets or files
+    # No leaked sockets or files: the count goes up and down with the connections the client
+    # keeps alive while it runs, never above its first round's, and back once it is closed.
+    assert max(f[3] for f in figures[1:]) <= figures[0][3] + 2
+    print(f"  open files: {fds_before} before the client, {fds_after} after it closed")
+    assert fds_after <= fds_before + 2
     assert served["tasks_created"] <= ROUNDS * PER_ROUND  # never charged twice
