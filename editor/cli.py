@@ -633,7 +633,7 @@ def cmd_status(args: argparse.Namespace) -> int:
               "--resend-unknown' sends them again (it may pay twice); otherwise they are not sent.")
     from editor.engine.report import sandbox_only_note
 
-    note = sandbox_only_note(scene, book)
+    note = sandbox_only_note(render_plan.sandbox_only_rows)
     if note:
         print(note.strip())
     return EXIT_OK
@@ -646,6 +646,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from editor.engine.errors import ServiceError
     from editor.engine.export import Exporter
     from editor.engine.project import export_layout, missing_audio, open_book
+    from editor.engine.renderplan import sandbox_only_rows
     from editor.engine.report import missing_message, sandbox_only_note
 
     scene = _load_scene(args.scene)
@@ -672,7 +673,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             for p in problems:
                 print(f"warning (rendering anyway, --force): {p.line()}", file=sys.stderr)
         render_plan = missing.render_plan or _plan(scene, args, book, missing.rows)
-        message = missing_message(scene, missing.rows) + sandbox_only_note(scene, book)
+        message = missing_message(scene, missing.rows) + sandbox_only_note(
+            sandbox_only_rows(scene, book, missing.rows))
         if args.missing == "fail":
             _fail(f"{message} Rendering them costs {render_plan.cost.text()}: add --missing "
                   "render to render them first, or --missing skip to export without them.")

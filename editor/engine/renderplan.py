@@ -136,16 +136,22 @@ def build_plan(scene: Scene, mode: Mode | str, book: StatusBook, rows: Sequence[
             out.maybe_charged.append(r)
         else:
             out.to_send.append(r)
-    if not book.sandbox and book.takes is not None:
-        key_of = book.key_of
-        for row in chosen:
-            line = scene.lines[row]
-            if line.id in ready:
-                continue
-            if book.takes.resolve(line.id, key_of, sandbox=True) is not None:
-                out.sandbox_only_rows.append(row)
+    out.sandbox_only_rows = sandbox_only_rows(scene, book, chosen)
     out.estimate = Estimate.of(out.to_send)
     return out
+
+
+def sandbox_only_rows(scene: Scene, book: StatusBook,
+                      rows: Sequence[int] | None = None) -> list[int]:
+    """With the real service (``book`` not the sandbox's): the rows, of ``rows`` (default:
+    all), with no usable audio of their own but a take from the sandbox — which is never taken
+    for paid audio."""
+    if book.sandbox or book.takes is None:
+        return []
+    chosen = range(len(scene.lines)) if rows is None else rows
+    return [r for r in chosen
+            if book.status(scene.lines[r]).state is not LineState.READY
+            and book.takes.resolve(scene.lines[r].id, book.key_of, sandbox=True) is not None]
 
 
 async def build_plan_in_background(scene: Scene, mode: Mode | str, book: StatusBook,
@@ -162,19 +168,6 @@ async def build_plan_in_background(scene: Scene, mode: Mode | str, book: StatusB
                                        journal=journal, service=service)
     finally:
         shadow.detach()
-
-
-def line_credits(scene: Scene, mode: Mode | str, rows: Sequence[int] | None = None
-                 ) -> dict[str, Fraction]:
-    """Each speakable, unlocked line's share of what rendering it costs in ``mode``: a
-    dialogue request's cost is shared by its lines in proportion to their characters."""
-    out: dict[str, Fraction] = {}
-    for r in plan(scene, mode, rows):
-        weights = [max(1, len(t)) for t in r.texts] or [1]
-        total = sum(weights)
-        for line_id, w in zip(r.line_ids, weights, strict=False):
-            out[line_id] = r.cost * w / total
-    return out
 
 
 def render_now(costs: CostTracker, mode: Mode | str, is_ready: Callable[[int], bool],

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from editor.core.planner import PlannedRequest
 from editor.core.scene import Scene, SceneError
-from editor.engine.status import StatusBook
 
 
 def rows_text(rows: Iterable[int], limit: int = 12) -> str:
@@ -82,14 +81,10 @@ def missing_message(scene: Scene, rows: Sequence[int]) -> str:
     return f"{len(rows)} line(s) have no audio: {rows_text((r + 1 for r in rows), 10)}{note}."
 
 
-def sandbox_only_note(scene: Scene, book: StatusBook) -> str:
-    """Paid mode: lines that have only sandbox audio (which is never taken for paid audio)."""
-    if book.sandbox or book.takes is None:
-        return ""
-    rows = [i for i, ln in enumerate(scene.lines)
-            if book.takes.resolve(ln.id, book.key_of, sandbox=True) is not None
-            and book.take(ln) is None]
+def sandbox_only_note(rows: Sequence[int]) -> str:
+    """Paid mode: the (0-based) rows that have only sandbox audio, which is never taken for
+    paid audio (see :func:`editor.engine.renderplan.sandbox_only_rows`)."""
     if not rows:
         return ""
-    return (f" Lines {', '.join(str(r + 1) for r in rows[:10])} have only sandbox audio "
+    return (f" Lines {rows_text((r + 1 for r in rows), 10)} have only sandbox audio "
             "(stand-in voices): add --sandbox to use it, or render them for real.")
