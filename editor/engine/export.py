@@ -176,7 +176,7 @@ def assemble_mix(scene: Scene, clips: Sequence[Clip], default_gap_ms: int = DEFA
         j = runs.get(i, i + 1)
         if check is not None:
             check()
-        if j - i > 1 or (i in runs):
+        if i in runs:  # every line of one dialogue clip: the clip, whole
             group = clips[i].source.group
             assert group is not None
             decoded.append(read_clip(Clip(clips[i].rows, clips[i].lines, group.source)))
@@ -191,7 +191,7 @@ def assemble_mix(scene: Scene, clips: Sequence[Clip], default_gap_ms: int = DEFA
     mix, rate, placed = assemble(decoded, gaps)
     placements: list[Placement] = []
     for (a, b), p in zip(pieces, placed, strict=True):
-        if b - a == 1 and a not in runs:
+        if a not in runs:
             placements.append(p)
             continue
         for k, c in enumerate(clips[a:b]):

@@ -141,10 +141,10 @@ def keep_group(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbo
     where :func:`~editor.engine.project.activation` says, until its pieces arrive."""
     from editor.engine.project import activation
 
+    active = activation(store, sandbox, key_of)
     group = store.add(request.line_keys, dict(zip(request.line_ids, request.texts, strict=False)),
                       request.body, request.key, audio, cost=float(request.cost), sandbox=sandbox,
-                      activate=(activation(store, sandbox, key_of) if not cut
-                                else lambda _line: False),
+                      activate=active if not cut else lambda _line: False,
                       extra={"kind": "group"})
     if not cut:
         return [group]
@@ -152,11 +152,10 @@ def keep_group(store: TakeStore, request: PlannedRequest, audio: Path, *, sandbo
         with tempfile.TemporaryDirectory(prefix="castline-pieces-") as tmp:
             pieces = cut_group(audio, request, Path(tmp), answer)
             return [group, *keep_pieces(store, request, group, pieces, sandbox=sandbox,
-                                        activate=activation(store, sandbox, key_of))]
+                                        activate=active)]
     except Exception as e:  # the group take still speaks every line
         log.warning("could not cut the dialogue of lines %s: %s", request.line_ids, e)
-        store.set_active_many([i for i in request.line_ids
-                               if activation(store, sandbox, key_of)(i)], group.id)
+        store.set_active_many([i for i in request.line_ids if active(i)], group.id)
         return [group]
 
 
