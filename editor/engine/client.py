@@ -776,10 +776,6 @@ class ServiceClient:
                 return value
         return None
 
-    async def check_key(self) -> float | None:
-        """Ask the service whether the key works (KeyRejected if not); the balance if known."""
-        return await self.balance()
-
 
 def _json_or_none(answer: Answer) -> Any:
     try:

@@ -71,7 +71,7 @@ class Resend(StrEnum):
     DROP = "drop"  # forget it: the lines stay unrendered, the next render sends them as new
 
 
-# Asked once per render with every maybe-charged request; no answer (None) means WAIT.
+# Asked once per render with every maybe-charged request; a render without one waits (WAIT).
 Confirm = Callable[[Sequence[PlannedRequest]], Awaitable[Resend]]
 
 
@@ -103,10 +103,6 @@ class RenderEngine:
         self._online.set()
         self._down: NetworkDown | None = None
         self._prober: asyncio.Task[None] | None = None
-
-    @property
-    def offline(self) -> NetworkDown | None:
-        return self._down
 
     def retry_now(self) -> None:
         """The writer pressed Retry: try the network again at once."""
