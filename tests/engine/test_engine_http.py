@@ -242,7 +242,7 @@ async def test_balance_is_read_when_offered(tmp_path: Path) -> None:
         await client.aclose()
         bad = ServiceClient(box.base_url, "aio_not_the_key_000000", policy=FAST)
         with pytest.raises(KeyRejected):
-            await bad.check_key()
+            await bad.balance()  # a rejected key is an error, not "no balance"
         await bad.aclose()
 
 
