@@ -59,6 +59,7 @@ class CostTracker:
         # The same with every request rounded up to a whole credit (the estimate's high end).
         self.lines_high = Fraction(0)
         self.take_high = Fraction(0)
+        self._lines_requests = 0
         self.rebuild()
         scene.add_listener(self._on_scene_changed)
 
@@ -77,7 +78,9 @@ class CostTracker:
 
     @property
     def lines_requests(self) -> int:
-        return sum(1 for c in self._line_cost if c)
+        """Requests in lines mode: lines with something to send (kept up to date, not counted:
+        the cost panel asks on every keystroke)."""
+        return self._lines_requests
 
     @property
     def take_requests(self) -> int:
@@ -153,6 +156,7 @@ class CostTracker:
         self._chars_total = sum(self._line_chars)
         self.lines_total = sum(self._line_cost, Fraction(0))
         self.lines_high = sum((rounded_up(c) for c in self._line_cost), Fraction(0))
+        self._lines_requests = sum(1 for c in self._line_cost if c)
         self._take_starts = take_boundaries(self.scene, self.scene.lines, 0, self.info,
                                             spoken=self._spoken)
         ends = self._take_starts[1:] + [n] if self._take_starts else []
@@ -176,6 +180,7 @@ class CostTracker:
         new = self._cost_of_line(row)
         self.lines_total += new - self._line_cost[row]
         self.lines_high += rounded_up(new) - rounded_up(self._line_cost[row])
+        self._lines_requests += bool(new) - bool(self._line_cost[row])
         self._line_cost[row] = new
         chars = len(self._spoken(self.scene.lines[row]))
         self._chars_total += chars - self._line_chars[row]

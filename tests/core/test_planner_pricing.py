@@ -174,6 +174,7 @@ def test_incremental_totals_equal_full_replan(lengths: list[int],
                 s.set_voice(f"S{n % 14}", f"V{n % 14}")
         assert (t.lines_total, t.take_total, t.take_requests) == totals(s)
         assert (t.lines_high, t.take_high) == highs(s)
+        assert t.lines_requests == len(plan(s, "lines"))
         assert t.take_starts == [s.row_of(r.line_ids[0]) for r in plan(s, "take")]
 
 
