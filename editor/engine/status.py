@@ -72,6 +72,11 @@ class StatusBook:
         if phase == "after":
             self._revision += 1
 
+    @property
+    def revision(self) -> int:
+        """Bumped by every change of the scene."""
+        return self._revision
+
     def fingerprint(self, line: Line) -> Fingerprint:
         s = self.scene
         return (s.model, s.voice_of(line.speaker).strip(), s.spoken(line),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import OrderedDict
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
@@ -143,16 +144,30 @@ def _rich(text: str) -> str:
 class LineDelegate(QStyledItemDelegate):
     """Paints the line wrapped, with audio tags coloured; edits it in a LineEditor."""
 
+    # Laid-out lines kept for repaints (a scroll paints the same few dozen again and again;
+    # laying out rich text is most of a row's paint), the least recently used dropped first.
+    KEEP = 400
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._doc = QTextDocument()
-        self._doc.setDocumentMargin(4)
+        self._docs: OrderedDict[tuple[str, int, str, int], QTextDocument] = OrderedDict()
 
     def _layout(self, option: QStyleOptionViewItem, text: str, width: int) -> QTextDocument:
-        self._doc.setDefaultFont(option.font)
-        self._doc.setHtml(_rich(text) if text else "")
-        self._doc.setTextWidth(max(40, width))
-        return self._doc
+        width = max(40, width)
+        key = (text, width, option.font.key(), tag_color().rgba())
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        doc = QTextDocument()
+        doc.setDocumentMargin(4)
+        doc.setDefaultFont(option.font)
+        doc.setHtml(_rich(text) if text else "")
+        doc.setTextWidth(width)
+        self._docs[key] = doc
+        if len(self._docs) > self.KEEP:
+            self._docs.popitem(last=False)
+        return doc
 
     def paint(self, painter: Any, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:

@@ -61,6 +61,26 @@ STATUS_ICON = {
 }
 
 
+_ROLE = Qt.ItemDataRole
+_EDIT, _TOOLTIP = _ROLE.EditRole.value, _ROLE.ToolTipRole.value
+# The roles a view asks for to paint a cell, and where each sits in a row's cached view;
+# CheckStateRole is asked too and is never set: it comes back None from the same table.
+_PAINT_SLOT = {_ROLE.DisplayRole.value: 1, _ROLE.DecorationRole.value: 2, _ROLE.FontRole.value: 3,
+               _ROLE.TextAlignmentRole.value: 4, _ROLE.BackgroundRole.value: 5,
+               _ROLE.ForegroundRole.value: 6, _ROLE.CheckStateRole.value: 7}
+_NOTHING = (None,) * len(HEADERS)
+_INHERITING = (COL_STABILITY, COL_LANGUAGE, COL_PAUSE)  # grey and italic: the scene's value
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
+_LEFT = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter).value)
+_TOP = int((Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop).value)
+_ALIGNMENTS = tuple(_RIGHT if col in (COL_NUMBER, COL_LENGTH, COL_CREDITS, COL_PAUSE)
+                    else _TOP if col == COL_TEXT else _LEFT for col in range(len(HEADERS)))
+_BASE_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
+    Qt.ItemFlag.ItemIsDragEnabled
+_EDIT_FLAGS = _BASE_FLAGS | Qt.ItemFlag.ItemIsEditable
+_DROP_FLAGS = Qt.ItemFlag.ItemIsDropEnabled
+
+
 class SceneTableModel(QAbstractTableModel):
     rows_dropped = Signal(list, int)  # rows, destination row
 
@@ -76,6 +96,12 @@ class SceneTableModel(QAbstractTableModel):
         self.default_gap_ms = 300  # the app's default, for scenes without a gap of their own
         self.seconds_of: Callable[[int], float | None] = lambda _row: None  # rendered audio
         self._persistent_before: list[QPersistentModelIndex] = []
+        self._views: dict[int, tuple[Any, ...]] = {}  # row -> its painted roles (see data)
+        self._muted: QBrush | None = None
+        self._italic: QFont | None = None
+        for signal in (self.dataChanged, self.modelReset, self.layoutChanged, self.rowsInserted,
+                       self.rowsRemoved, self.rowsMoved):
+            signal.connect(self._forget_views)
         scene.add_listener(self._on_scene_changed)
 
     def detach(self) -> None:
@@ -106,22 +132,31 @@ class SceneTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
-            Qt.ItemFlag.ItemIsDragEnabled
         if not index.isValid():
-            return Qt.ItemFlag.ItemIsDropEnabled
-        if index.column() in FIELD_OF and not (
-                0 <= index.row() < len(self.scene.lines) and self.scene.lines[index.row()].locked):
-            base |= Qt.ItemFlag.ItemIsEditable  # a locked line is read-only (Ctrl+L unlocks)
-        return base
+            return _DROP_FLAGS
+        row = index.row()
+        lines = self.scene.lines
+        if index.column() in FIELD_OF and not (0 <= row < len(lines) and lines[row].locked):
+            return _EDIT_FLAGS  # a locked line is read-only (Ctrl+L unlocks)
+        return _BASE_FLAGS
 
     # --- data ----------------------------------------------------------------------------
 
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.scene.lines):
+        # What the view asks for to paint a cell (seven roles per cell, 160 cells a screen)
+        # comes from the row's cached view; everything else is worked out when asked.
+        slot = _PAINT_SLOT.get(role)
+        row = index.row()
+        lines = self.scene.lines
+        if not 0 <= row < len(lines):
             return None
-        line = self.scene.lines[index.row()]
+        if slot is not None:
+            view = self._views.get(row)
+            if view is None or view[0] != self._stamp():
+                view = self._row_view(row)
+            return view[slot][index.column()]
+        line = lines[row]
         col = index.column()
         if role == LINE_ID_ROLE:
             return line.id
@@ -132,36 +167,67 @@ class SceneTableModel(QAbstractTableModel):
         if role == VALUE_ROLE:
             field = FIELD_OF.get(col)
             return getattr(line, field) if field else None
-        if role == Qt.ItemDataRole.BackgroundRole and line.id == self.playing_id:
+        if role == _EDIT:
+            return self._display(row, col, True)
+        if role == _TOOLTIP:
+            return self._tooltip(row, col)
+        return None
+
+    # --- the rows' cached views -----------------------------------------------------------------
+
+    def _stamp(self) -> tuple[int, int]:
+        """What a cached view depends on besides the signals that drop it: the scene's revision
+        (a neighbour's edit changes a dialogue line's share) and the takes' generation."""
+        takes = self.book.takes
+        return self.book.revision, (takes.generation if takes is not None else -1)
+
+    def _forget_views(self, *_args: object) -> None:
+        """Any change the view is told of drops every cached row: a repaint works out only the
+        rows on screen again (at most a few dozen), and nothing stale is ever shown."""
+        self._views.clear()
+
+    def _row_view(self, row: int) -> tuple[Any, ...]:
+        """The painted roles of every cell of ``row``, worked out once until something changes."""
+        if len(self._views) > 4096:  # a long scroll through an episode: keep memory flat
+            self._views.clear()
+        line = self.scene.lines[row]
+        n = len(HEADERS)
+        display = tuple(self._display(row, col, False) for col in range(n))
+        inherited = (line.stability is None, line.language_code is None,
+                     line.pause_after_ms is None)
+        muted = self._muted_brush()
+        foreground = tuple(
+            muted if col in (COL_NUMBER, COL_LENGTH, COL_CREDITS)
+            or (col == COL_STABILITY and inherited[0]) or (col == COL_LANGUAGE and inherited[1])
+            or (col == COL_PAUSE and inherited[2]) else None for col in range(n))
+        italic = self._italic_font()
+        font = tuple(italic if foreground[col] is not None and col in _INHERITING else None
+                     for col in range(n))
+        decoration: list[Any] = [None] * n
+        decoration[COL_NUMBER] = icon("stop" if line.id == self.playing_id else "play")
+        decoration[COL_STATUS] = icon("lock" if line.locked
+                                      else STATUS_ICON[self.book.status(line).state])
+        background: tuple[Any, ...] = (None,) * n
+        if line.id == self.playing_id:
             color = QApplication.palette().color(QPalette.ColorRole.Highlight)
             color.setAlpha(60)
-            return QBrush(color)
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return self._display(index.row(), col, role == Qt.ItemDataRole.EditRole)
-        inherited = ((col == COL_STABILITY and line.stability is None)
-                     or (col == COL_LANGUAGE and line.language_code is None)
-                     or (col == COL_PAUSE and line.pause_after_ms is None))
-        if role == Qt.ItemDataRole.ForegroundRole and (
-                inherited or col in (COL_NUMBER, COL_LENGTH, COL_CREDITS)):
-            return QBrush(QApplication.palette().color(QPalette.ColorRole.PlaceholderText))
-        if role == Qt.ItemDataRole.FontRole and inherited:
-            font = QFont()
-            font.setItalic(True)
-            return font
-        if role == Qt.ItemDataRole.DecorationRole:
-            if col == COL_STATUS:
-                return icon("lock" if line.locked else STATUS_ICON[self.book.status(line).state])
-            if col == COL_NUMBER:
-                return icon("stop" if line.id == self.playing_id else "play")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(index.row(), col)
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_NUMBER, COL_LENGTH,
-                                                                 COL_CREDITS, COL_PAUSE):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop) if col == COL_TEXT \
-                else int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        return None
+            background = (QBrush(color),) * n
+        view = (self._stamp(), display, tuple(decoration), font, _ALIGNMENTS, background,
+                foreground, _NOTHING)
+        self._views[row] = view
+        return view
+
+    def _muted_brush(self) -> QBrush:
+        color = QApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+        if self._muted is None or self._muted.color() != color:
+            self._muted = QBrush(color)
+        return self._muted
+
+    def _italic_font(self) -> QFont:
+        if self._italic is None:
+            self._italic = QFont()
+            self._italic.setItalic(True)
+        return self._italic
 
     def _display(self, row: int, col: int, edit: bool) -> Any:
         line = self.scene.lines[row]

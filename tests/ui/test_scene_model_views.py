@@ -1,0 +1,83 @@
+"""The scene table's cached row views (what a repaint reads) never show anything stale."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from editor.ui.mainwindow import MainWindow
+from editor.ui.scene.model import COL_NUMBER, COL_STATUS, HEADERS
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+PAINTED = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole,
+           Qt.ItemDataRole.FontRole, Qt.ItemDataRole.TextAlignmentRole,
+           Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole,
+           Qt.ItemDataRole.CheckStateRole)
+
+
+def painted(window: MainWindow, row: int) -> list[Any]:
+    m = window.model
+    out = []
+    for col in range(len(HEADERS)):
+        for role in PAINTED:
+            value = m.index(row, col).data(role)
+            # Brushes, fonts and icons compare by what they show.
+            if hasattr(value, "color"):
+                value = value.color().name(), value.color().alpha()
+            elif hasattr(value, "italic"):
+                value = value.italic()
+            elif hasattr(value, "cacheKey"):
+                value = value.cacheKey()
+            out.append(value)
+    return out
+
+
+def fresh(window: MainWindow, row: int) -> list[Any]:
+    window.model._forget_views()
+    return painted(window, row)
+
+
+def test_a_take_kept_without_a_signal_still_shows(window: MainWindow, tmp_path: Path) -> None:
+    """Another process (or a store refresh) adds a take: no table signal comes, but the next
+    repaint must show the line ready, not the row's earlier cached view."""
+    m = window.model
+    line = window.scene.lines[1]
+    assert m.index(1, COL_STATUS).data() == "Not rendered"  # cached now
+    audio = tmp_path / "take.wav"
+    with wave.open(str(audio), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x01" * 800)
+    key = window.book.line_key(line)
+    assert key is not None
+    window.document.takes.add({line.id: key}, {line.id: line.text}, {}, key, audio, cost=0.0,
+                              sandbox=True)
+    assert m.index(1, COL_STATUS).data().startswith("Ready")
+    assert painted(window, 1) == fresh(window, 1)
+
+
+def test_the_playing_row_is_marked_and_nothing_else_leaks(window: MainWindow) -> None:
+    m = window.model
+    assert m.index(2, COL_NUMBER).data(Qt.ItemDataRole.BackgroundRole) is None
+    window.model.set_playing(window.scene.lines[2].id)
+    assert m.index(2, COL_NUMBER).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert m.index(2, COL_NUMBER).data(Qt.ItemDataRole.CheckStateRole) is None
+    assert m.index(3, COL_NUMBER).data(Qt.ItemDataRole.BackgroundRole) is None
+    window.model.set_playing(None)
+    assert m.index(2, COL_NUMBER).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_a_lock_shows_at_once(window: MainWindow) -> None:
+    m = window.model
+    status = m.index(0, COL_STATUS).data()
+    window.select_rows([0])
+    window.editor.toggle_lock()
+    assert m.index(0, COL_STATUS).data() != status
+    assert "locked" in m.index(0, COL_STATUS).data()
+    assert painted(window, 0) == fresh(window, 0)
