@@ -158,3 +158,26 @@ def test_compare_plays_two_voices_on_the_same_line(window: MainWindow, qloop: An
                        str(window.document.cache().get(b.key))]
     assert any("A: Charlotte, then B: George" in m for m in said), said
     window.stop_playback()
+
+
+def test_counts_follow_edits_without_rebuilding_the_voice_cells(window: MainWindow) -> None:
+    """A render's progress or an edited line changes only the counts: the voice cells (and a
+    voice being typed in one) stay; a new voice or speaker rebuilds the rows."""
+    from editor.ui.scene.cast import COL_CHARS, COL_LINES
+
+    panel = window.cast_panel
+    panel.rebuild()
+    name = window.scene.lines[0].speaker
+    row = list(panel.cells).index(name)
+    cell = panel.cells[name]
+    cell.combo.setEditText("Half-typed")
+    chars = int(panel.table.item(row, COL_CHARS).text())
+    window.document.commit_cell(0, "text", window.scene.lines[0].text + "12345")
+    panel.rebuild()
+    assert panel.cells[name] is cell and cell.combo.currentText() == "Half-typed"
+    assert int(panel.table.item(row, COL_CHARS).text()) == chars + 5
+    assert f"{chars + 5:,} characters" in panel.table.item(row, COL_LINES).toolTip()
+    window.editor.set_voice(name, "Grandpa")  # one undoable voice change
+    panel.rebuild()
+    assert panel.cells[name] is not cell
+    assert panel.cells[name].text() == "Grandpa"

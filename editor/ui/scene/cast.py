@@ -99,11 +99,13 @@ class CastPanel(QWidget):
         self._timer = QTimer(self, singleShot=True, interval=120)
         self._timer.timeout.connect(self.rebuild)
         self._building = False
+        self._shape: tuple[object, ...] | None = None  # what the rows were built for
         self.cells: dict[str, VoiceCell] = {}
         self._fit_widths()
 
     def set_scene(self, scene: Scene) -> None:
         self.scene = scene
+        self._shape = None
         self.rebuild()
 
     def schedule(self) -> None:
@@ -114,10 +116,18 @@ class CastPanel(QWidget):
             return
         from editor.core.catalog import voices
 
-        self._building = True
         own = self.own.load()
-        names = [v.name for v in own] + list(voices())
         stats = self.scene.speaker_stats()
+        shape = (tuple(stats), tuple(self.scene.voice_of(n) for n in stats),
+                 tuple(v.name for v in own))
+        if shape == self._shape and self.table.rowCount() == len(stats):
+            # The same speakers and voices (a render's progress, an edited line): only the
+            # counts change; the cells' widgets (and a voice being typed) stay as they are.
+            self._update_counts(stats)
+            return
+        self._shape = shape
+        self._building = True
+        names = [v.name for v in own] + list(voices())
         self.table.setRowCount(len(stats))
         self.cells = {}
         for row, (name, (count, chars)) in enumerate(stats.items()):
@@ -150,6 +160,17 @@ class CastPanel(QWidget):
             self.table.setCellWidget(row, COL_HEAR, self._hear_button(name))
         self._building = False
         self._fit_widths()
+
+    def _update_counts(self, stats: dict[str, tuple[int, int]]) -> None:
+        for row, (count, chars) in enumerate(stats.values()):
+            item = self.table.item(row, COL_LINES)
+            if item is not None and item.text() != str(count):
+                item.setText(str(count))
+            if item is not None:
+                item.setToolTip(f"{count} lines, {chars:,} characters")
+            chars_item = self.table.item(row, COL_CHARS)
+            if chars_item is not None and chars_item.text() != str(chars):
+                chars_item.setText(str(chars))
 
     def _hear_button(self, name: str) -> QToolButton:
         button = QToolButton()

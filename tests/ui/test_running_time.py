@@ -1,0 +1,59 @@
+"""The running time is kept line by line (never a pass over an episode per change); after
+every kind of change it equals the sum worked out from scratch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from editor.ui.mainwindow import MainWindow
+from tests.support.ui_helpers import run
+
+pytestmark = pytest.mark.usefixtures("qloop")
+
+
+def from_scratch(window: MainWindow, rows: list[int] | None = None) -> tuple[float, int, int]:
+    doc = window.document
+    gap = int(window.settings.get("render/gap_ms"))
+    rows = list(range(len(doc.scene))) if rows is None else rows
+    total, rendered = 0, 0
+    for row in rows:
+        seconds = doc.line_seconds(row)
+        if seconds is not None:
+            rendered += 1
+            total += round(seconds * 1000) + doc.scene.pause_after(doc.scene.lines[row], gap)
+    return total / 1000, rendered, len(rows)
+
+
+def same(window: MainWindow) -> None:
+    assert window.document.running_time() == pytest.approx(from_scratch(window))
+    assert window.document.running_time([0, 2, 3]) == pytest.approx(
+        from_scratch(window, [0, 2, 3]))
+
+
+def test_running_time_follows_every_change(window: MainWindow, qloop: Any) -> None:
+    same(window)
+    task = window.start_render([0, 1, 2, 3])
+    assert task is not None
+    run(qloop, task)
+    seconds, rendered, _count = window.document.running_time()
+    assert rendered == 4 and seconds > 0
+    same(window)
+    doc = window.document
+    doc.commit_cell(1, "text", doc.scene.lines[1].text + " Changed.")  # no longer rendered
+    assert doc.running_time()[1] == 3
+    same(window)
+    doc.commit_cell(2, "pause_after_ms", 1500)  # its own pause
+    same(window)
+    window.settings.set("render/gap_ms", 900)  # the app's gap for the others
+    doc.settings_changed()
+    same(window)
+    window.select_rows([0])
+    window.editor.delete_rows()
+    same(window)
+    window.undo.undo()  # the line back
+    window.undo.undo()  # its pause
+    window.undo.undo()  # the text back: its audio is good again
+    same(window)
+    assert doc.running_time()[1] == 4
