@@ -56,6 +56,24 @@ class StallReport:
                  for p in self.pings if start <= p.sent <= end]
         return max(waits, default=0.0)
 
+    def quiet_since(self, over: float = 0.05) -> float | None:
+        """When the current quiet stretch began: the time the first ping after the last slow
+        one was sent, a slow ping being one that waited more than ``over`` s for its answer
+        (or has waited that long and is still waiting). None before any ping, or while the
+        latest ping is slow."""
+        now = time.monotonic()
+        start = None
+        for p in reversed(list(self.pings)):  # a copy: the probe's thread appends
+            if p.wait(now) > over:
+                break
+            start = p.sent
+        return start
+
+    def quiet_for(self, over: float = 0.05) -> float:
+        """How long, up to now, every ping has been answered within ``over`` s (0.0: not)."""
+        start = self.quiet_since(over)
+        return 0.0 if start is None else time.monotonic() - start
+
     def stalls(self, over: float = 0.1) -> list[tuple[float, float]]:
         """(start, length) of each stretch of pings waiting more than ``over`` s (merged)."""
         now = time.monotonic()
@@ -235,6 +253,8 @@ class RealWindow:
         self.app: subprocess.Popen[bytes] | None = None
         self.window = 0
         self.pid = 0  # the window's own process (strace's child)
+        self.launched = 0.0  # time.monotonic() when the window's process was started
+        self.shown = 0.0  # ... and when xdotool found its window
         self.strace_log = self.scratch / "sendto.log"
         self.requests = RequestWatch(self.strace_log)
 
@@ -277,6 +297,7 @@ class RealWindow:
                                      stderr=subprocess.DEVNULL)
         if not wait_for(lambda: Path(f"/tmp/.X11-unix/X{n}").exists(), 10):
             raise RuntimeError("Xvfb did not start")
+        self.launched = time.monotonic()
         self.app = subprocess.Popen(
             ["strace", "-f", "--seccomp-bpf", "-qq", "-e", "trace=sendto", "-e", "signal=none",
              "-s", "40", "-ttt", "-o", str(self.strace_log),
@@ -285,6 +306,7 @@ class RealWindow:
             stderr=(self.scratch / "app.err").open("wb"))
         found = self.xdotool("search", "--sync", "--onlyvisible", "--name", "Castline",
                              timeout=60)
+        self.shown = time.monotonic()
         self.window = int(found.split()[0])
         self.pid = self.python_pid()
         self.xdotool("windowfocus", "--sync", str(self.window))
