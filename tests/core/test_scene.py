@@ -183,3 +183,28 @@ def test_effective_settings_follow_the_scene_until_overridden() -> None:
     assert s.effective_language(line) == "auto"
     with pytest.raises(SceneError):
         s.set_setting("stability", None)
+
+
+def test_a_snapshot_is_an_independent_equal_scene() -> None:
+    """The copy a render plans from (taken without re-checking every line) has every attribute
+    a scene built the usual way has, equal data, working lookups, and shares nothing mutable."""
+    from editor.core import sceneio
+
+    scene = Scene(title="T", gap_ms=250, pronunciations={"Odile": "Oh-deel"})
+    scene.insert_lines(0, [scene.new_line("ODILE", "[sighs] Odile is here."),
+                           scene.new_line("BEN", "Hello.")])
+    scene.lines[1].extra["mood"] = {"x": 1}
+    scene.set_voice("BEN", "Grandpa")
+    copy = scene.snapshot()
+    assert set(vars(copy)) == set(vars(Scene()))
+    assert sceneio.scene_to_data(copy) == sceneio.scene_to_data(scene)
+    assert copy.spoken(copy.lines[0]) == scene.spoken(scene.lines[0])
+    assert copy.line_by_id(scene.lines[1].id) is copy.lines[1]
+    copy.lines[0].text = "changed"
+    copy.lines[1].extra["other"] = 2
+    copy.set_voice("BEN", "Rachel")
+    copy.insert_lines(2, [copy.new_line("ODILE", "More.")])
+    assert scene.lines[0].text == "[sighs] Odile is here."
+    assert "other" not in scene.lines[1].extra
+    assert scene.voice_of("BEN") == "Grandpa" and len(scene) == 2
+    assert copy.lines[2].id not in {ln.id for ln in scene.lines[:2]}

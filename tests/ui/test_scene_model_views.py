@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, QRect, Qt
+from PySide6.QtWidgets import QApplication
 
+from editor.engine.status import LineState, LineStatus
 from editor.ui.mainwindow import MainWindow
 from editor.ui.scene.model import COL_NUMBER, COL_STATUS, HEADERS
+from tests.support.xprobe import episode_scene
 
 pytestmark = pytest.mark.usefixtures("qloop")
 
@@ -81,3 +84,47 @@ def test_a_lock_shows_at_once(window: MainWindow) -> None:
     assert m.index(0, COL_STATUS).data() != status
     assert "locked" in m.index(0, COL_STATUS).data()
     assert painted(window, 0) == fresh(window, 0)
+
+
+class PaintRegions(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[QRect] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(event.region().boundingRect())  # type: ignore[attr-defined]
+        return False
+
+
+def test_a_change_far_off_screen_repaints_nothing_and_shows_when_scrolled_to(
+        window: MainWindow) -> None:
+    """A render's progress over thousands of lines used to repaint the whole table each
+    flush. Only the changed rows on screen are repainted; a row changed off screen shows its
+    new state when scrolled to."""
+    window.set_scene(episode_scene(400), None)  # type: ignore[arg-type]
+    window.resize(1280, 800)
+    QApplication.processEvents()
+    view, model = window.view, window.model
+    regions = PaintRegions()
+    view.viewport().installEventFilter(regions)
+    for _ in range(50):  # until what the new scene had to paint is painted
+        regions.rects.clear()
+        QApplication.processEvents()
+        if not regions.rects:
+            break
+    assert regions.rects == []
+    far = 350
+    line = window.scene.lines[far]
+    assert model.index(far, COL_STATUS).data() == "Not rendered"  # cached
+    window.book._live[line.id] = (window.book.fingerprint(line), LineStatus(LineState.QUEUED))
+    model.dataChanged.emit(model.index(300, 0), model.index(399, len(HEADERS) - 1))
+    QApplication.processEvents()
+    assert regions.rects == []
+    model.dataChanged.emit(model.index(1, 0), model.index(399, len(HEADERS) - 1))
+    QApplication.processEvents()
+    assert len(regions.rects) == 1
+    assert regions.rects[0].top() >= view.rowViewportPosition(1) > 0
+    view.scrollTo(model.index(far, COL_STATUS))
+    QApplication.processEvents()
+    assert model.index(far, COL_STATUS).data() == "Queued"

@@ -111,7 +111,8 @@ class RenderController(QObject):
 
     # What the first render (and the first play) would otherwise import on the window's thread:
     # 0.2–0.7 s of the network stack, the engine and the audio libraries.
-    WARM_MODULES = ("httpx", "editor.engine.client", "editor.engine.service",
+    WARM_MODULES = ("httpx", "httpcore", "anyio", "anyio._backends._asyncio", "anyio.streams.tls",
+                    "sniffio", "editor.engine.client", "editor.engine.service",
                     "editor.engine.journal", "editor.engine.render", "editor.engine.project",
                     "editor.engine.export", "editor.engine.report", "editor.engine.grouptakes",
                     "editor.engine.sandbox", "numpy", "soundfile")

@@ -99,9 +99,10 @@ class SceneTableModel(QAbstractTableModel):
         self._views: dict[int, tuple[Any, ...]] = {}  # row -> its painted roles (see data)
         self._muted: QBrush | None = None
         self._italic: QFont | None = None
-        for signal in (self.dataChanged, self.modelReset, self.layoutChanged, self.rowsInserted,
-                       self.rowsRemoved, self.rowsMoved):
+        for signal in (self.modelReset, self.layoutChanged, self.rowsInserted, self.rowsRemoved,
+                       self.rowsMoved):
             signal.connect(self._forget_views)
+        self.dataChanged.connect(self._forget_changed)
         scene.add_listener(self._on_scene_changed)
 
     def detach(self) -> None:
@@ -182,9 +183,19 @@ class SceneTableModel(QAbstractTableModel):
         return self.book.revision, (takes.generation if takes is not None else -1)
 
     def _forget_views(self, *_args: object) -> None:
-        """Any change the view is told of drops every cached row: a repaint works out only the
-        rows on screen again (at most a few dozen), and nothing stale is ever shown."""
+        """Rows added, removed or moved: every cached row goes (a repaint works out only the
+        rows on screen again, at most a few dozen)."""
         self._views.clear()
+
+    def _forget_changed(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        """The rows a change names lose their cached views (a neighbour's share or a take
+        elsewhere is caught by the stamp)."""
+        lo, hi = top.row(), bottom.row()
+        if hi - lo >= len(self._views):
+            self._views.clear()
+            return
+        for row in range(lo, hi + 1):
+            self._views.pop(row, None)
 
     def _row_view(self, row: int) -> tuple[Any, ...]:
         """The painted roles of every cell of ``row``, worked out once until something changes."""

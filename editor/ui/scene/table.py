@@ -7,9 +7,21 @@ need (a click on the ▶ column, a message for the status bar) leaves as a signa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -84,6 +96,31 @@ class SceneView(QTableView):
 
     def contextMenuEvent(self, e: Any) -> None:
         self.context_menu_requested.emit(e.globalPos())
+
+    def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
+                    bottom_right: QModelIndex | QPersistentModelIndex,
+                    roles: Sequence[int] = ()) -> None:
+        """Repaint only the changed rows that are on screen. Qt repaints the whole viewport
+        for a change over many rows, even rows scrolled far away: during a render every flush
+        of progress (several a second, over thousands of lines) repainted the whole table, a
+        large part of the window's time. An open editor or an accessibility client gets
+        Qt's own handling."""
+        model = self.model()
+        if model is None or top_left == bottom_right or QAccessible.isActive() \
+                or self.state() == QAbstractItemView.State.EditingState:
+            super().dataChanged(top_left, bottom_right, list(roles))
+            return
+        height = self.viewport().height()
+        first = max(0, self.rowAt(0))
+        last = self.rowAt(height - 1)
+        if last < 0:
+            last = model.rowCount() - 1
+        lo, hi = max(top_left.row(), first), min(bottom_right.row(), last)
+        if lo > hi:
+            return  # nothing on screen changed; rows scrolled to later are painted afresh
+        y0 = self.rowViewportPosition(lo)
+        y1 = self.rowViewportPosition(hi) + self.rowHeight(hi)
+        self.viewport().update(QRect(0, y0, self.viewport().width(), y1 - y0))
 
 
 class SceneEditor(QObject):
