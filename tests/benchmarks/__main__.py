@@ -470,9 +470,8 @@ def bench_episode() -> None:
 
 def bench_episode_of(n: int) -> None:
     """``n`` lines in the real window on Xvfb, once it is idle: Render Scene (Ctrl+R) → first
-    request, Cancel
-    (Ctrl+.) → last request, the longest event-loop stall of each judged from outside
-    (_NET_WM_PING every 50 ms), requests timed from outside (strace); sandbox latency 1 s.
+    request, Cancel (Ctrl+.) → last request, the longest event-loop stall of each judged from
+    outside (_NET_WM_PING every 50 ms), requests timed from outside (strace); sandbox latency 1 s.
     At 3,000 lines, a screenshot mid-render (SCRATCH/episode-3000-rendering.png)."""
     from tests.support import xprobe
 
