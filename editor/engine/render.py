@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -60,7 +61,6 @@ class RenderOutcome:
 
 
 EventSink = Callable[[RenderEvent], None]
-START_SLICE = 200  # a render's tasks are started this many per turn of the event loop
 
 
 class Resend(StrEnum):
@@ -98,7 +98,10 @@ class RenderEngine:
         self.service = service_id(client.base_url)
         self.pause_when_offline = pause_when_offline
         self.on_offline = on_offline
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}  # requests being sent, by key
+        self._waiting: dict[str, list[PlannedRequest]] = {}  # requests waiting their turn
+        self._skipped: set[str] = set()  # cancelled while they waited
+        self._skip: Callable[[str, list[PlannedRequest]], None] | None = None
         self._online = asyncio.Event()
         self._online.set()
         self._down: NetworkDown | None = None
@@ -162,11 +165,17 @@ class RenderEngine:
                 raise
 
     def cancel(self, key: str) -> bool:
-        """Cancel one request of the running render (the others go on)."""
+        """Cancel one request of the running render (the others go on): one being sent is
+        stopped, one still waiting its turn is never sent."""
         task = self._running.get(key)
-        if task is None or task.done():
+        if task is not None and not task.done():
+            task.cancel()
+            return True
+        group = self._waiting.pop(key, None)
+        if group is None or self._skip is None:
             return False
-        task.cancel()
+        self._skipped.add(key)
+        self._skip(key, group)
         return True
 
     def cached_path(self, request: PlannedRequest) -> Path | None:
@@ -208,7 +217,6 @@ class RenderEngine:
                 for r in unknown:
                     self.journal.clear(self.service, r.key)
                     outcome.dropped.add(r.key)
-        gate = asyncio.Semaphore(self.jobs)
 
         async def one(group: list[PlannedRequest]) -> None:
             head = group[0]
@@ -228,9 +236,8 @@ class RenderEngine:
                 if path is not None:
                     outcome.from_cache += 1
                 else:
-                    async with gate:
-                        path, was_cached = await self._render(
-                            head, fan, outcome, head.key in resend, head.key in fresh)
+                    path, was_cached = await self._render(
+                        head, fan, outcome, head.key in resend, head.key in fresh)
                 outcome.paths[head.key] = path
                 fan(RenderEvent(head, Stage.READY, 1.0, path, cached=was_cached))
             except asyncio.CancelledError:
@@ -243,25 +250,54 @@ class RenderEngine:
                 outcome.errors[head.key] = e
                 fan(RenderEvent(head, Stage.FAILED, error=e))
 
-        groups = list(by_key.items())
-        started = 0
+        # A pool of ``jobs`` workers takes the requests in order: an episode's thousands of
+        # requests are a queue, not thousands of tasks to start, wake and cancel on the
+        # window's event loop. Each request runs as a task of its own, so that one can be
+        # cancelled (cancel) while its worker goes on to the next.
+        todo = deque(by_key.items())
+        self._waiting = dict(todo)
+        self._skipped = set()
+
+        def skip(key: str, group: list[PlannedRequest]) -> None:
+            for r in group:
+                emit(RenderEvent(r, Stage.CANCELLED))
+            outcome.cancelled.add(key)
+
+        self._skip = skip
+
+        async def worker() -> None:
+            me = asyncio.current_task()
+            assert me is not None
+            while todo:
+                key, group = todo.popleft()
+                if key in self._skipped:
+                    continue  # cancelled while it waited (told then)
+                self._waiting.pop(key, None)
+                task = asyncio.create_task(one(group))
+                self._running[key] = task
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    if me.cancelling():
+                        raise  # the render is cancelled, not only this request
+                finally:
+                    self._running.pop(key, None)
+
         try:
             async with asyncio.TaskGroup() as tg:
-                for key, group in groups:
-                    self._running[key] = tg.create_task(one(group))
-                    started += 1
-                    if started % START_SLICE == 0:
-                        # Thousands of tasks woken in one turn hold the window's event loop up
-                        # (under qasync each wake-up is a Qt timer): start them in slices.
-                        await asyncio.sleep(0)
+                for _ in range(min(self.jobs, len(todo))):
+                    tg.create_task(worker())
         except asyncio.CancelledError:
-            for _key, group in groups[started:]:  # cancelled before they were started
-                for r in group:
-                    emit(RenderEvent(r, Stage.CANCELLED))
-                outcome.cancelled.add(group[0].key)
+            while todo:  # never started: cancelled, and said so
+                key, group = todo.popleft()
+                if key not in self._skipped:
+                    skip(key, group)
             raise
         finally:
             self._running.clear()
+            self._waiting = {}
+            self._skipped = set()
+            self._skip = None
             if self._prober is not None:
                 self._prober.cancel()
                 self._prober = None

@@ -524,6 +524,12 @@ def bench_episode_of(n: int) -> None:
             except (OSError, subprocess.SubprocessError):
                 pass
         before = len(w.requests.poll())
+        # Sending, polling and completing, between the first request and Cancel.
+        t_run = time.monotonic()
+        stall_r = probe.report.longest(t1, t_run)
+        row(f"{lines}: while it renders (send, poll, complete; {t_run - t1:.0f} s)",
+            f"longest stall {stall_r * 1000:,.0f} ms ({stall_r / 0.1:,.1f}× 100 ms); "
+            f"{before} requests sent", "stall ≤ 100 ms", ok(stall_r <= 0.1))
         tc = w.key("ctrl+period")
 
         def settled() -> bool:  # the window answers again, and has for 5 s

@@ -340,6 +340,48 @@ async def test_one_request_can_be_cancelled_while_the_others_finish(tmp_path: Pa
         assert any(e.stage is Stage.CANCELLED and e.request is requests[1] for e in rig.events)
 
 
+async def test_a_request_cancelled_while_it_waits_its_turn_is_never_sent(
+        tmp_path: Path) -> None:
+    """Requests wait in the engine's queue for one of ``jobs`` workers. One cancelled there is
+    told cancelled at once and never leaves; the worker goes on to the next."""
+    import asyncio
+
+    async with running_sandbox(latency=0.5) as box:
+        rig = Rig(box, tmp_path)
+        rig.engine.jobs = 1
+        requests = requests_for(small_scene(4))
+        task = asyncio.create_task(rig.render(requests))
+        await wait_until(lambda: box.stats.submits == 1, 30, "the first request sent")
+        assert rig.engine.cancel(requests[2].key)
+        assert any(e.stage is Stage.CANCELLED and e.request is requests[2] for e in rig.events)
+        assert not rig.engine.cancel(requests[2].key)  # once
+        outcome = await task
+        await rig.aclose()
+        assert outcome.cancelled == {requests[2].key}
+        assert set(outcome.paths) == {requests[0].key, requests[1].key, requests[3].key}
+        assert box.stats.submits == 3
+        assert requests[2].body not in box.bodies
+
+
+async def test_cancelling_the_render_sends_nothing_more_and_names_every_request(
+        tmp_path: Path) -> None:
+    import asyncio
+
+    async with running_sandbox(latency=1.0) as box:
+        rig = Rig(box, tmp_path)
+        requests = requests_for(small_scene(40))
+        task = asyncio.create_task(rig.render(requests))
+        await wait_until(lambda: box.stats.submits >= 4, 30, "the first requests sent")
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await rig.aclose()
+        assert box.stats.submits <= 4 + 1  # the workers' requests; none started after it
+        assert not rig.engine._running and not rig.engine._waiting
+        final = {e.request.key for e in rig.events if e.stage is Stage.CANCELLED}
+        assert final == {r.key for r in requests}  # every one told, none left queued
+
+
 async def test_polling_learns_how_long_tasks_take(tmp_path: Path) -> None:
     from editor.engine.client import PollPolicy
 

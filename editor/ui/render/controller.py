@@ -43,7 +43,6 @@ if TYPE_CHECKING:  # the network stack loads on the first render, not at start-u
 # A flush's line work (takes, statuses, table rows) runs in slices of about this long, the
 # event loop turning between them: 3,000 lines queued (or cancelled) at once never freeze it.
 SLICE_SECONDS = 0.012
-CANCEL_SLICE = 150  # requests cancelled per turn of the event loop
 # What the queue says, once, while the service cannot be reached (the details are behind
 # "Details").
 OFFLINE = ("Can't reach API in One — check the connection. Castline will try again on its "
@@ -88,7 +87,6 @@ class RenderController(QObject):
         self._slice_timer = QTimer(self, singleShot=True, interval=0)
         self._slice_timer.timeout.connect(self._work_slice)
         self._drained: asyncio.Future[None] | None = None
-        self._cancelling: deque[str] = deque()
         queue_panel.cancel_requested.connect(self._on_queue_cancel_item_requested)
         queue_panel.cancel_all_requested.connect(self._stop_render)
         queue_panel.flushed.connect(self._on_queue_flushed)
@@ -357,9 +355,11 @@ class RenderController(QObject):
 
     def _work_slice(self) -> None:
         doc = self.document
-        ids: list[str] = []
+        changed: list[int] = []
         backlog = self._backlog
         deadline = time.perf_counter() + SLICE_SECONDS
+        # Everything a line's event costs the window (its take kept, its status, its counts)
+        # is done inside the slice's time, so a slice of 3,000 cancelled lines stays a slice.
         while backlog and time.perf_counter() < deadline:
             for _ in range(min(16, len(backlog))):
                 event = backlog.popleft()
@@ -367,10 +367,12 @@ class RenderController(QObject):
                     # before the status looks for it
                     doc.keep_take(event.request, event.path,
                                   asked=event.request.key in self._fresh_keys)
-                ids.extend(doc.book.on_event(event))
+                rows = doc.rows_of(doc.book.on_event(event))
+                doc.refresh_rows(rows)
+                changed.extend(rows)
                 if event.stage is Stage.FAILED and event.error is not None:
                     self._failed[event.request.key] = (event.request, event.error)
-        self._lines_changed(ids)
+        self._rows_changed(changed)
         if backlog:
             self._slice_timer.start()  # the rest after the loop has turned
             return
@@ -387,14 +389,13 @@ class RenderController(QObject):
             self._drained = asyncio.get_running_loop().create_future()
             await self._drained
 
-    def _lines_changed(self, ids: list[str]) -> None:
-        """The table's rows of ``ids`` and the document's counts follow, with ONE dataChanged
-        over their span (per-row signals would have the table measure each row's height)."""
-        doc = self.document
-        rows = doc.rows_of(list(dict.fromkeys(ids)))
+    def _rows_changed(self, rows: list[int]) -> None:
+        """The table's ``rows`` follow, with ONE dataChanged over their span (per-row signals
+        would have the table measure each row's height; the table repaints only the part on
+        screen), and the panels once the loop turns."""
         if not rows:
             return
-        model = doc.model
+        model = self.document.model
         assert model is not None
         # Never a one-row signal: the scene table re-measures a row's height on those (for
         # typing), and a render changes no text.
@@ -402,8 +403,7 @@ class RenderController(QObject):
         if lo == hi:
             lo, hi = (lo, hi + 1) if hi + 1 < model.rowCount() else (max(0, lo - 1), hi)
         model.dataChanged.emit(model.index(lo, 0), model.index(hi, model.columnCount() - 1))
-        doc.refresh_rows(rows)
-        doc.schedule_changed()
+        self.document.schedule_changed()
 
     def _on_offline(self, error: NetworkDown | None) -> None:
         """Told once when the service cannot be reached (the queue waits) and once when it is
@@ -446,33 +446,19 @@ class RenderController(QObject):
         if self.running:
             self.queue_panel.request_cancel_all()  # -> cancel_all_requested -> _stop_render
 
-    def _stop_render(self, keys: Sequence[str] = ()) -> None:
-        """Stop the render: its requests are cancelled in slices, queue order (those waiting
-        for a free slot first, so none of them starts sending), then the render itself. Each
-        of the engine's tasks wakes the event loop once as it is cancelled; thousands at once
-        would hold the window up."""
+    def _stop_render(self, _keys: Sequence[str] = ()) -> None:
+        """Stop the render: the engine's few workers are cancelled (with what they are
+        sending), and every request still waiting its turn is told cancelled without being
+        sent; nothing more leaves."""
         if not self.running:
             return
-        self._cancelling = deque(keys)
-        self._cancel_slice()
-
-    def _cancel_slice(self) -> None:
-        engine, todo = self.engine, self._cancelling
-        if engine is not None and self.running:
-            for _ in range(min(CANCEL_SLICE, len(todo))):
-                engine.cancel(todo.popleft())
-            if todo:
-                QTimer.singleShot(0, self._cancel_slice)
-                return
-        todo.clear()
-        if self.running:
-            assert self.op is not None
-            self.op.cancel()  # the render itself (and what was in flight): nothing more is sent
-            # The lines' live statuses go as their cancelled events arrive (in slices): no
-            # O(scene) pass here.
-            self.document.book.forget_live()
-            self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
-                                    "next render without paying again.")
+        assert self.op is not None
+        self.op.cancel()
+        # The lines' live statuses go as their cancelled events arrive (in slices): no
+        # O(scene) pass here.
+        self.document.book.forget_live()
+        self.queue_panel.finish("Cancelled. Requests already sent will be picked up by the "
+                                "next render without paying again.")
 
     def _on_queue_cancel_item_requested(self, key: str) -> None:
         if self.engine is not None:

@@ -23,6 +23,7 @@ The render controller calls (see ``/tmp/h8_notes.md`` for the wiring)::
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -506,7 +507,13 @@ class QueueBatcher:
         self.timer = QTimer(model)
         self.timer.setSingleShot(True)
         self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.flush)
+        self.timer.timeout.connect(self._on_timer_timeout)
+        # A flush bigger than CHUNK (3,000 requests queued or cancelled at once) is applied a
+        # chunk per turn of the event loop.
+        self._rest = QTimer(model)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(0)
+        self._rest.timeout.connect(self._on_timer_timeout)
         self.flushes = 0
         self.events_in = 0
 
@@ -521,12 +528,25 @@ class QueueBatcher:
         if not self.timer.isActive():
             self.timer.start()
 
-    def flush(self) -> int:
-        """Apply what is pending now (also called by ``finish``); the dataChanged count."""
+    CHUNK = 400
+
+    def _on_timer_timeout(self) -> None:
+        self.flush(self.CHUNK)
+
+    def flush(self, limit: int | None = None) -> int:
+        """Apply what is pending now, or its first ``limit`` rows (the rest on the next turn
+        of the event loop); ``finish`` and the end of a render apply everything. Returns the
+        dataChanged count."""
         self.timer.stop()
+        self._rest.stop()
         if not self._pending:
             return 0
-        events, self._pending = list(self._pending.values()), {}
+        if limit is None or len(self._pending) <= limit:
+            events, self._pending = list(self._pending.values()), {}
+        else:
+            keys = list(itertools.islice(self._pending, limit))
+            events = [self._pending.pop(k) for k in keys]
+            self._rest.start()
         self.flushes += 1
         sent = self.model.apply(events)
         if self._after is not None:
