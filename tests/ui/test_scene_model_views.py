@@ -128,3 +128,27 @@ def test_a_change_far_off_screen_repaints_nothing_and_shows_when_scrolled_to(
     view.scrollTo(model.index(far, COL_STATUS))
     QApplication.processEvents()
     assert model.index(far, COL_STATUS).data() == "Queued"
+
+
+def test_rows_are_sized_as_they_come_on_screen(window: MainWindow) -> None:
+    """Opening an episode measures only the rows on screen (Qt's resizeRowsToContents measured
+    all of them: 1.3 s frozen at 500 lines); a long line far down gets its height when
+    scrolled to, and a line being typed grows its row at once."""
+    scene = episode_scene(3000)
+    long_text = "A long speech that wraps. " * 30
+    scene.lines[2500].text = long_text  # type: ignore[attr-defined]
+    window.set_scene(scene, None)  # type: ignore[arg-type]
+    window.resize(1280, 800)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    view, editor = window.view, window.editor
+    short = view.rowHeight(0)
+    assert 0 < len(editor._measured) <= 100  # the screen and a margin, not 3,000 rows
+    view.scrollTo(window.model.index(2500, COL_STATUS))
+    QApplication.processEvents()
+    QApplication.processEvents()
+    assert view.rowHeight(2500) > 2 * short
+    view.scrollToTop()
+    QApplication.processEvents()
+    window.document.commit_cell(1, "text", long_text)
+    assert view.rowHeight(1) > 2 * short

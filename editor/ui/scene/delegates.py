@@ -12,6 +12,7 @@ from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSize, Q
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
     QColor,
+    QFont,
     QKeyEvent,
     QPalette,
     QSyntaxHighlighter,
@@ -153,21 +154,28 @@ class LineDelegate(QStyledItemDelegate):
         self._docs: OrderedDict[tuple[str, int, str, int], QTextDocument] = OrderedDict()
 
     def _layout(self, option: QStyleOptionViewItem, text: str, width: int) -> QTextDocument:
+        return self.layout(option.font, text, width)
+
+    def layout(self, font: QFont, text: str, width: int) -> QTextDocument:
         width = max(40, width)
-        key = (text, width, option.font.key(), tag_color().rgba())
+        key = (text, width, font.key(), tag_color().rgba())
         doc = self._docs.get(key)
         if doc is not None:
             self._docs.move_to_end(key)
             return doc
         doc = QTextDocument()
         doc.setDocumentMargin(4)
-        doc.setDefaultFont(option.font)
+        doc.setDefaultFont(font)
         doc.setHtml(_rich(text) if text else "")
         doc.setTextWidth(width)
         self._docs[key] = doc
         if len(self._docs) > self.KEEP:
             self._docs.popitem(last=False)
         return doc
+
+    def row_height(self, font: QFont, text: str, width: int) -> int:
+        """The height of a row showing ``text`` wrapped in ``width`` pixels."""
+        return max(26, int(self.layout(font, text, width).size().height()) + 2)
 
     def paint(self, painter: Any, option: QStyleOptionViewItem,
               index: QModelIndex | QPersistentModelIndex) -> None:
@@ -192,8 +200,7 @@ class LineDelegate(QStyledItemDelegate):
                  index: QModelIndex | QPersistentModelIndex) -> QSize:
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
         width = option.rect.width() if option.rect.width() > 0 else 420
-        doc = self._layout(option, text, width)
-        return QSize(width, max(26, int(doc.size().height()) + 2))
+        return QSize(width, self.row_height(option.font, text, width))
 
     def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
                      index: QModelIndex | QPersistentModelIndex) -> QWidget:

@@ -56,7 +56,7 @@ from editor.ui.scene.model import (
     HEADERS,
 )
 
-MAX_AUTOSIZED_ROWS = 2000
+ROWS_AHEAD = 30  # rows below the screen measured with it, so a scroll finds them ready
 
 
 def column_widths(view: QTableView) -> tuple[dict[int, int], dict[int, int]]:
@@ -172,6 +172,11 @@ class SceneEditor(QObject):
         self.stack.addWidget(self.empty_hint)
         self._rows_timer = QTimer(self, singleShot=True, interval=50)
         self._rows_timer.timeout.connect(self.resize_rows)
+        self._measured: dict[str, tuple[str, int, str]] = {}  # line id -> what its height fits
+        self._size_timer = QTimer(self, singleShot=True, interval=0)
+        self._size_timer.timeout.connect(self._size_visible_rows)
+        view.verticalScrollBar().valueChanged.connect(lambda *_: self._size_timer.start())
+        view.verticalScrollBar().rangeChanged.connect(lambda *_: self._size_timer.start())
         view.horizontalHeader().sectionResized.connect(lambda *_: self._rows_timer.start())
         view.horizontalHeader().sectionResized.connect(self._on_section_resized)
         self._widths: dict[int, int] = {}
@@ -205,8 +210,10 @@ class SceneEditor(QObject):
         for col, width in first.items():
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             view.setColumnWidth(col, max(kept.get(col, width), self.min_widths[col]))
-        self.resize_rows()
+        self._forget_heights()
         model.rowsInserted.connect(lambda *_: self.resize_rows())
+        for moved in (model.layoutChanged, model.modelReset, model.rowsMoved):
+            moved.connect(self._forget_heights)
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
             signal.connect(lambda *_: self._on_document_changed())  # at once: editing follows
         model.dataChanged.connect(self._on_model_data_changed)
@@ -237,13 +244,54 @@ class SceneEditor(QObject):
     def _on_document_changed(self) -> None:
         self.stack.setCurrentIndex(0 if self.scene.lines else 1)
 
+    # --- row heights: measured as rows come on screen -------------------------------------------
+
     def resize_rows(self) -> None:
-        if len(self.scene) <= MAX_AUTOSIZED_ROWS:
-            self.view.resizeRowsToContents()
+        """The rows on screen (and a margin below) get the height their line needs, soon.
+
+        Rows are measured as they come on screen, never all at once: Qt's
+        resizeRowsToContents measured every cell of every row (2.5 ms a row: a 500-line
+        scene froze the window for 1.3 s as it opened, and longer scenes were not sized at
+        all). A row's height follows its line's text alone, wrapped in the Line column."""
+        self._size_timer.start()
+
+    def _forget_heights(self, *_args: object) -> None:
+        """Rows reordered or replaced: the header's sizes no longer belong to their lines."""
+        self._measured.clear()
+        self._size_timer.start()
+
+    def _size_visible_rows(self) -> None:
+        view = self.view
+        model = view.model()
+        n = model.rowCount() if model is not None else 0
+        if not n:
+            return
+        first = max(0, view.rowAt(0))
+        last = view.rowAt(view.viewport().height() - 1)
+        last = n - 1 if last < 0 else last
+        for row in range(first, min(n - 1, last + ROWS_AHEAD) + 1):
+            self._size_row(row)
+
+    def _size_row(self, row: int) -> None:
+        view = self.view
+        lines = self.scene.lines
+        if not 0 <= row < len(lines):
+            return
+        line = lines[row]
+        width = view.columnWidth(COL_TEXT)
+        font = view.font()
+        key = (line.text, width, font.key())
+        if self._measured.get(line.id) == key:
+            return
+        self._measured[line.id] = key
+        height = self.line_delegate.row_height(font, line.text, width)
+        header = view.verticalHeader()
+        if header.sectionSize(row) != height:
+            header.resizeSection(row, height)
 
     def _on_model_data_changed(self, top: QModelIndex, bottom: QModelIndex, roles: Any = ()) -> None:
         if top.row() == bottom.row():
-            self.view.resizeRowToContents(top.row())
+            self._size_row(top.row())  # typing: the row grows as the line does
 
     def _on_view_clicked(self, index: QModelIndex) -> None:
         if index.column() == COL_NUMBER:
