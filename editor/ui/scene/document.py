@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import shutil
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     import asyncio
 
 SAMPLE = "samples/night-ferry.castline"
+PIECES_SLICE = 0.008  # seconds of keeping pieces per turn of the event loop
 AUTOSAVE_MS = 30_000
 FILTER = "Castline scenes (*.castline)"
 IMPORT_FILTER = ("Scripts (*.fountain *.spmd *.fdx *.csv *.tsv *.tab *.txt);;Final Draft (*.fdx);;"
@@ -383,17 +385,34 @@ class SceneDocument(QObject):
         folder = Path(tempfile.mkdtemp(prefix="castline-pieces-"))
 
         def keep(pieces: list[Any]) -> None:
-            try:
-                if store is self.takes:  # still the same scene
+            # A piece at a time inside a short slice, the event loop turning between slices:
+            # keeping a take copies its audio and writes the index durably (~5 ms each), and a
+            # dialogue request of an episode brings twenty or more.
+            todo = list(pieces)
+
+            def slice_() -> None:
+                try:
+                    if store is not self.takes:  # another scene meanwhile: keep nothing
+                        todo.clear()
                     active = activation(store, sandbox, key_of)
-                    # The group take spoke these lines until now: its pieces take over.
-                    keep_pieces(store, request, group, pieces, sandbox=sandbox,
-                                activate=lambda i: active(i) or store.active_id(i) == group.id)
-                    self.refresh_all()
-            except TakeError as e:
-                self.message.emit(str(e), 15000)
-            finally:
+                    deadline = time.perf_counter() + PIECES_SLICE
+                    while todo and time.perf_counter() < deadline:
+                        # The group take spoke these lines until now: its pieces take over.
+                        keep_pieces(store, request, group, [todo.pop(0)], sandbox=sandbox,
+                                    activate=lambda i: active(i) or store.active_id(i) == group.id)
+                except TakeError as e:
+                    todo.clear()
+                    self.message.emit(str(e), 15000)
+                if todo:
+                    QTimer.singleShot(0, slice_)
+                    return
                 shutil.rmtree(folder, ignore_errors=True)
+                if store is self.takes:
+                    # Only the request's lines changed: an episode's other 3,000 are not
+                    # looked at again (refresh_all took ~50 ms per dialogue request).
+                    self.lines_changed([i for i in request.line_ids if self.has(i)])
+
+            slice_()
 
         def failed(error: BaseException) -> None:
             shutil.rmtree(folder, ignore_errors=True)

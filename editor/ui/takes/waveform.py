@@ -87,6 +87,7 @@ class WaveformView(QWidget):
         self._drag: int | None = None
         self._drag_at = 0.0
         self._cache: tuple[int, npt.NDArray[np.float32], npt.NDArray[np.float32]] | None = None
+        self._outline_cache: tuple[tuple[float, ...], QPolygonF] | None = None
 
     def sizeHint(self) -> QSize:
         return QSize(520, 110)
@@ -96,6 +97,7 @@ class WaveformView(QWidget):
     def set_envelope(self, env: Envelope | None, duration: float) -> None:
         if env is not self.env:
             self._cache = None
+            self._outline_cache = None
         self.env = env
         self.duration = env.duration if env is not None else duration
         self.update()
@@ -172,6 +174,19 @@ class WaveformView(QWidget):
             self._cache = (width, lo, hi)
         return self._cache[1], self._cache[2]
 
+    def _outline(self, r: QRectF, mid: float, half: float) -> QPolygonF:
+        """The waveform's outline for this size, built once per size (a repaint during a
+        render, a cut dragged or a line chosen only draws it)."""
+        width = int(r.width())
+        key = (width, r.left(), mid, half)
+        if self._outline_cache is None or self._outline_cache[0] != key:
+            lo, hi = self._columns(width)
+            xs = r.left() + np.arange(width, dtype=np.float64)
+            top = [QPointF(x, mid - float(h) * half) for x, h in zip(xs, hi, strict=True)]
+            bottom = [QPointF(x, mid - float(lv) * half) for x, lv in zip(xs, lo, strict=True)]
+            self._outline_cache = (key, QPolygonF(top + bottom[::-1]))
+        return self._outline_cache[1]
+
     def paintEvent(self, event: QPaintEvent) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -197,14 +212,9 @@ class WaveformView(QWidget):
         wave = QColor(pal.color(QPalette.ColorRole.Text))
         wave.setAlpha(150)
         if self.env is not None:
-            width = int(r.width())
-            lo, hi = self._columns(width)
-            xs = r.left() + np.arange(width, dtype=np.float64)
-            top = [QPointF(x, mid - float(h) * half) for x, h in zip(xs, hi, strict=True)]
-            bottom = [QPointF(x, mid - float(lv) * half) for x, lv in zip(xs, lo, strict=True)]
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(wave)
-            p.drawPolygon(QPolygonF(top + bottom[::-1]))
+            p.drawPolygon(self._outline(r, mid, half))
         else:
             p.setPen(pal.color(QPalette.ColorRole.PlaceholderText))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "Reading the dialogue…")
