@@ -65,6 +65,9 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+WARM_UP_AFTER_MS = 400  # the network and audio libraries load this long after the window shows
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings, *, sandbox: bool = False,
                  cache_root: Path | None = None) -> None:
@@ -514,7 +517,10 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._warm_started:  # once the window is on screen: the first render is quick
             self._warm_started = True
-            QTimer.singleShot(0, self.render.warm_up)
+            # Not at once: the imports hold Python's lock, and the first paint of the window
+            # calls into Python hundreds of times (the table's cells): started with the show,
+            # they made the window appear ~0.2 s later.
+            QTimer.singleShot(WARM_UP_AFTER_MS, self.render.warm_up)
         if not self.settings.get("ui/welcomed"):
             QTimer.singleShot(0, self._welcome)  # after the window is on screen
         if not self._laid_out:  # first start: the table gets the room, the queue a strip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -209,3 +210,34 @@ def test_a_big_selection_shows_its_cost(window: Any) -> None:
     window.render.update_costs()
     assert window.cost_panel.selection.text().startswith(
         format_credits(sum((window.document.costs.line_cost(r) for r in range(2100)), Fraction(0))))
+
+
+def test_icons_draw_at_the_size_shown(qapp: Any) -> None:
+    """Icons come from their SVG through Qt's icon engine (no Python SVG module at start-up);
+    the app icon is sharp at 256 px, a status icon at 16."""
+    from editor.ui.icons import _rendered, icon
+
+    for name, size in (("castline", 256), ("status-ready", 16), ("play", 24)):
+        image = icon(name).pixmap(size, size).toImage()
+        assert image.width() == size and not image.isNull()
+        assert any(image.pixelColor(x, size // 2).alpha() > 0 for x in range(size)), name
+    from importlib import resources
+
+    data = resources.files("editor.resources").joinpath("icons", "play.svg").read_bytes()
+    fallback = _rendered(data).pixmap(16, 16).toImage()
+    assert any(fallback.pixelColor(x, 8).alpha() > 0 for x in range(16))
+
+
+def test_the_window_loads_no_heavy_library_before_it_shows() -> None:
+    """Start-up: numpy (150 ms here; the waveform and the dialogue cutter need it), the
+    network stack, the audio libraries and Qt's SVG module load after the window shows (the
+    warm-up) or on first use, not with the window's code."""
+    import subprocess
+    import sys
+
+    heavy = ("numpy", "httpx", "soundfile", "PySide6.QtSvg", "PySide6.QtMultimedia")
+    code = ("import sys, editor.ui.mainwindow, editor.ui.app; "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.stdout.strip() == "[]", out.stdout

@@ -168,11 +168,12 @@ class TakesController(QObject):
         return self.document.takes.get(view.group) if view is not None else None
 
     def _cut_view(self, line: Line, chosen: Take | None) -> CutView | None:
-        from editor.engine.grouptakes import group_cuts, group_pieces
-
         doc, store = self.document, self.document.takes
         if chosen is None or chosen.group is None or chosen.span is None:
             return None
+        # Only a line cut from a dialogue loads the cutting code (and numpy): not at start-up.
+        from editor.engine.grouptakes import group_cuts, group_pieces
+
         group = store.get(chosen.group)
         if group is None or line.id not in group.lines or store.path(group) is None:
             return None

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
@@ -27,6 +26,10 @@ from PySide6.QtGui import (
     QPolygonF,
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+if TYPE_CHECKING:  # numpy loads when a waveform is first drawn, not at start-up
+    import numpy as np
+    import numpy.typing as npt
 
 BINS = 4000  # envelope resolution (a 40 s clip: 10 ms a bin)
 GRAB_PX = 6  # how near a cut the pointer must be to take it
@@ -44,6 +47,8 @@ class Envelope:
 
 def envelope(path: Path, bins: int = BINS) -> Envelope:
     """The clip's min/max envelope in ``bins`` bins (channels mixed down); any thread."""
+    import numpy as np
+
     from editor.engine.audio import decode
 
     clip = decode(path)
@@ -163,6 +168,8 @@ class WaveformView(QWidget):
     # --- painting -------------------------------------------------------------------------------
 
     def _columns(self, width: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        import numpy as np
+
         assert self.env is not None
         if self._cache is None or self._cache[0] != width:
             env = self.env
@@ -180,6 +187,8 @@ class WaveformView(QWidget):
         width = int(r.width())
         key = (width, r.left(), mid, half)
         if self._outline_cache is None or self._outline_cache[0] != key:
+            import numpy as np
+
             lo, hi = self._columns(width)
             xs = r.left() + np.arange(width, dtype=np.float64)
             top = [QPointF(x, mid - float(h) * half) for x, h in zip(xs, hi, strict=True)]
