@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -30,8 +30,11 @@ class ModelInfo:
         return request_cost(characters, self)
 
 
+@lru_cache(maxsize=4096)
 def request_cost(characters: int, info: ModelInfo) -> Fraction:
-    """The per-request price lives with the model's data: its minimum and its rate."""
+    """The per-request price lives with the model's data: its minimum and its rate.
+    Remembered: an episode's lines have a few hundred lengths between them, and exact
+    fractions are slow to work out thousands of times per change."""
     return max(info.min_credits, info.credits_per_1000_chars * characters / 1000)
 
 

@@ -27,6 +27,7 @@ def from_scratch(window: MainWindow, rows: list[int] | None = None) -> tuple[flo
 
 
 def same(window: MainWindow) -> None:
+    window.document.settle()  # a structural change is counted again in slices: caught up
     assert window.document.running_time() == pytest.approx(from_scratch(window))
     assert window.document.running_time([0, 2, 3]) == pytest.approx(
         from_scratch(window, [0, 2, 3]))

@@ -260,6 +260,7 @@ class RenderController(QObject):
         from editor.engine.renderplan import build_plan_in_background
         from editor.ui.render.precheck import check_before_render
 
+        self.document.settle()  # which lines are ready, counted to the last one
         if not await check_before_render(self, rows, force):  # the check before paying
             return None
         doc = self.document

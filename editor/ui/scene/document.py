@@ -13,6 +13,8 @@ import logging
 import secrets
 import shutil
 import time
+from collections import deque
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 SAMPLE = "samples/night-ferry.castline"
 PIECES_SLICE = 0.008  # seconds of keeping pieces per turn of the event loop
+RECOUNT_SLICE = 0.008  # seconds of counting lines again per turn of the event loop
 AUTOSAVE_MS = 30_000
 FILTER = "Castline scenes (*.castline)"
 IMPORT_FILTER = ("Scripts (*.fountain *.spmd *.fdx *.csv *.tsv *.tab *.txt);;Final Draft (*.fdx);;"
@@ -89,6 +92,8 @@ class SceneDocument(QObject):
         self._seconds: dict[str, float] = {}
         self._changed_timer = QTimer(self, singleShot=True, interval=0)
         self._changed_timer.timeout.connect(self.changed)
+        self._recount_timer = QTimer(self, singleShot=True, interval=0)
+        self._recount_timer.timeout.connect(self._recount_slice)
         self.autosave = QTimer(self, interval=AUTOSAVE_MS)
         self.autosave.timeout.connect(self._on_autosave_timeout)
         self.autosave.start()
@@ -195,9 +200,59 @@ class SceneDocument(QObject):
             return
         if isinstance(event, LinesChanged) and len(event.rows) <= 64:
             self.refresh_rows(event.rows)
-        else:
-            self.recompute()
+        elif isinstance(event, LinesChanged):
+            lines = self.scene.lines
+            self._recount_later(lines[r].id for r in event.rows if 0 <= r < len(lines))
+        else:  # lines added, removed or moved, a voice or the scene's settings changed
+            self._forget_removed()
+            self._recount_later(line.id for line in self.scene.lines)
         self._changed_timer.start()
+
+    # Lines to count again after a big change, a slice per turn of the event loop: a change
+    # of every line of an episode (Select All, then a stability) works out 3,000 statuses,
+    # each hashing its request (~0.2 s), and a move or an insert looks at every line again.
+    # Until the last slice, the counts are those of the lines not yet reached and the new
+    # ones of those done: always a consistent whole.
+
+    def _recount_later(self, ids: Iterable[str]) -> None:
+        for line_id in ids:
+            if line_id not in self._stale:
+                self._stale.add(line_id)
+                self._stale_order.append(line_id)
+        if self._stale:
+            self._recount_timer.start()
+
+    def _recount_slice(self) -> None:
+        deadline = time.perf_counter() + RECOUNT_SLICE
+        order, stale = self._stale_order, self._stale
+        while order and time.perf_counter() < deadline:
+            for _ in range(min(32, len(order))):
+                line_id = order.popleft()
+                stale.discard(line_id)
+                if self.has(line_id):
+                    self._account(line_id, self.scene.row_of(line_id))
+        if order:
+            self._recount_timer.start()
+        self._changed_timer.start()
+
+    def settle(self) -> None:
+        """Finish counting now (before a render reads which lines are ready)."""
+        self._recount_timer.stop()
+        order, stale = self._stale_order, self._stale
+        while order:
+            line_id = order.popleft()
+            stale.discard(line_id)
+            if self.has(line_id):
+                self._account(line_id, self.scene.row_of(line_id))
+
+    def _forget_removed(self) -> None:
+        """Lines no longer in the scene leave the counts (O(lines), dictionary lookups)."""
+        for line_id in [i for i in self.line_state if not self.has(i)]:
+            self.state_counts[self.line_state.pop(line_id)] -= 1
+            cost = self._ready_cost.pop(line_id, None)
+            if cost is not None:
+                self.ready = self.ready - Estimate.of_costs([cost])
+            self._rendered_ms -= self._line_ms.pop(line_id, 0)
 
     # --- per-line state, counted (what the cost panel and the status bar show) ----------------
 
@@ -214,6 +269,8 @@ class SceneDocument(QObject):
         self._line_ms: dict[str, int] = {}
         self._rendered_ms = 0
         self._gap_ms = int(self.settings.get("render/gap_ms"))
+        self._stale: set[str] = set()  # a full pass supersedes the lines left to count
+        self._stale_order: deque[str] = deque()
         for row, line in enumerate(self.scene.lines):
             self._account(line.id, row)
 
