@@ -22,6 +22,9 @@ from editor.ui.settings import Settings
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     import qasync
 
+    from editor.ui.app import tune_interpreter
+
+    tune_interpreter()  # as the app runs
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     try:

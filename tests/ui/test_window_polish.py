@@ -241,3 +241,4 @@ def test_the_window_loads_no_heavy_library_before_it_shows() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert out.stdout.strip() == "[]", out.stdout
+
