@@ -75,3 +75,38 @@ def test_a_render_keeps_full_garbage_collections_off_the_episode(window: MainWin
     run(qloop, task)
     run(qloop, asyncio.sleep(0))  # the render's done callbacks
     assert gc.get_freeze_count() == 0
+
+
+def test_a_render_started_during_the_warm_up_waits_for_it_off_the_window(
+        window: MainWindow, qloop: Any) -> None:
+    """The warm-up imports the network and audio libraries on a worker thread; a render
+    started meanwhile waits for it without holding the window (its own imports would wait on
+    Python's import lock, on the window's thread)."""
+    import threading
+
+    from editor.ui.render import controller
+    from tests.support.stall import MAX_STALL, StallMeter
+
+    release = threading.Event()
+    warming = threading.Thread(target=release.wait, daemon=True)
+    warming.start()
+    saved = controller._warm_thread
+    controller._warm_thread = warming
+    try:
+        async def go() -> tuple[bool, float]:
+            with StallMeter(window) as meter:
+                task = window.start_render([0])
+                assert task is not None
+                await asyncio.sleep(0.3)
+                waiting = not task.done()
+                release.set()
+                await task
+            return waiting, meter.worst
+
+        waiting, worst = run(qloop, go())
+    finally:
+        controller._warm_thread = saved
+        release.set()
+    assert waiting, "the render went on while the warm-up was still loading"
+    assert worst < MAX_STALL
+    assert window.book.status(window.scene.lines[0]).state.name == "READY"
