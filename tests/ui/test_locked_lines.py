@@ -66,3 +66,31 @@ def test_a_locked_line_is_not_rendered_and_the_lock_is_kept_in_the_file(
     assert window.model.index(3, COL_STATUS).data().startswith("Ready")
     saved = sceneio.loads(sceneio.dumps(window.scene))
     assert saved.lines[2].locked and not saved.lines[3].locked
+
+
+def test_commands_over_a_selection_leave_locked_lines_as_they_are(window: MainWindow) -> None:
+    """Set Speaker, Set Language and a stability over a selection used to change a locked
+    line too (its chosen take then no longer spoke it); Split and Merge did the same. Now the
+    locked lines are left as they are and the status bar says how many."""
+    _lock(window, 2)
+    before = sceneio.scene_to_data(window.scene)["lines"][2]
+    window.select_rows([1, 2, 3])
+    window.actions["edit.stability.3"].trigger()
+    assert window.statusBar().currentMessage() == "1 locked line left as it is (Ctrl+L unlocks)."
+    window.prompter.answers = ["PURSER"]
+    window.actions["edit.set_speaker"].trigger()
+    assert window.scene.lines[1].speaker == "PURSER" and window.scene.lines[3].speaker == "PURSER"
+    assert sceneio.scene_to_data(window.scene)["lines"][2] == before
+    window.undo.undo()
+    window.undo.undo()
+    assert window.scene.lines[2].locked
+    window.select_rows([2])  # only the locked line: no question is asked, nothing changes
+    window.actions["edit.set_language"].trigger()
+    assert window.statusBar().currentMessage() == "The line is locked: nothing changed (Ctrl+L unlocks)."
+    window.actions["edit.merge"].trigger()  # line 3 with line 4
+    assert "locked: nothing merged" in window.statusBar().currentMessage()
+    window.select_rows([1])  # line 2 with the locked line 3
+    window.actions["edit.merge"].trigger()
+    assert "Line 3 is locked" in window.statusBar().currentMessage()
+    assert sceneio.scene_to_data(window.scene)["lines"][2] == before
+    assert len(window.scene) == 10

@@ -477,6 +477,9 @@ class SceneEditor(QObject):
 
     def split_line(self) -> None:
         row = self.current_row()
+        if row is not None and self.scene.lines[row].locked:
+            self.message.emit(f"Line {row + 1} is locked (Ctrl+L unlocks).", 5000)
+            return
         editor = self.open_line_editor()
         if row is None or editor is None:
             self.message.emit("Edit a line (Enter) and put the cursor where it should be split, "
@@ -498,17 +501,41 @@ class SceneEditor(QObject):
         if row is None or row + 1 >= len(self.scene):
             self.message.emit("The last line has no next line to merge with.", 5000)
             return
+        locked = [r + 1 for r in (row, row + 1) if self.scene.lines[r].locked]
+        if locked:
+            self.message.emit(f"Line {' and '.join(map(str, locked))} "
+                              f"{'is' if len(locked) == 1 else 'are'} locked: nothing merged "
+                              "(Ctrl+L unlocks).", 6000)
+            return
         self._push(cmd.MergeLinesCommand(self.scene, row))
         self.select_rows([row])
 
+    def _unlocked(self, rows: list[int]) -> list[int]:
+        """``rows`` less the locked ones, saying so: a locked line is final, and a command
+        over a selection (a speaker, a stability, a language) must not change it behind the
+        writer's back (its chosen take would no longer speak it)."""
+        lines = self.scene.lines
+        free = [r for r in rows if not lines[r].locked]
+        kept = len(rows) - len(free)
+        if kept and not free:
+            self.message.emit(f"{'The line is' if kept == 1 else f'All {kept} lines are'} "
+                              "locked: nothing changed (Ctrl+L unlocks).", 6000)
+        elif kept:
+            self.message.emit(f"{kept} locked line{'s' if kept != 1 else ''} left as "
+                              f"{'they are' if kept != 1 else 'it is'} (Ctrl+L unlocks).", 6000)
+        return free
+
     def set_selection(self, field: str, value: Any) -> None:
         rows = self.selected_rows()
+        if field != "locked":
+            rows = self._unlocked(rows)
         if rows:
             self._push(cmd.SetFieldCommand(self.scene, rows, field, [value] * len(rows)))
 
     def set_speaker_dialog(self) -> None:
         rows = self.selected_rows()
-        if not rows:
+        if not rows or not any(not self.scene.lines[r].locked for r in rows):
+            self._unlocked(rows)
             return
         name = self.prompter.item_now("Set speaker", f"Speaker of {len(rows)} line(s):",
                                       list(self.scene.cast), editable=True)
@@ -517,7 +544,8 @@ class SceneEditor(QObject):
 
     def set_language_dialog(self) -> None:
         rows = self.selected_rows()
-        if not rows:
+        if not rows or not any(not self.scene.lines[r].locked for r in rows):
+            self._unlocked(rows)
             return
         choices = language_choices()
         label = self.prompter.item_now("Set language", f"Language of {len(rows)} line(s):",
