@@ -100,7 +100,6 @@ class RenderEngine:
         self.on_offline = on_offline
         self._running: dict[str, asyncio.Task[None]] = {}  # requests being sent, by key
         self._waiting: dict[str, list[PlannedRequest]] = {}  # requests waiting their turn
-        self._skipped: set[str] = set()  # cancelled while they waited
         self._skip: Callable[[str, list[PlannedRequest]], None] | None = None
         self._online = asyncio.Event()
         self._online.set()
@@ -174,7 +173,6 @@ class RenderEngine:
         group = self._waiting.pop(key, None)
         if group is None or self._skip is None:
             return False
-        self._skipped.add(key)
         self._skip(key, group)
         return True
 
@@ -255,8 +253,7 @@ class RenderEngine:
         # window's event loop. Each request runs as a task of its own, so that one can be
         # cancelled (cancel) while its worker goes on to the next.
         todo = deque(by_key.items())
-        self._waiting = dict(todo)
-        self._skipped = set()
+        self._waiting = dict(todo)  # a key leaves it when started, or when cancelled waiting
 
         def skip(key: str, group: list[PlannedRequest]) -> None:
             for r in group:
@@ -270,9 +267,8 @@ class RenderEngine:
             assert me is not None
             while todo:
                 key, group = todo.popleft()
-                if key in self._skipped:
+                if self._waiting.pop(key, None) is None:
                     continue  # cancelled while it waited (told then)
-                self._waiting.pop(key, None)
                 task = asyncio.create_task(one(group))
                 self._running[key] = task
                 try:
@@ -290,13 +286,12 @@ class RenderEngine:
         except asyncio.CancelledError:
             while todo:  # never started: cancelled, and said so
                 key, group = todo.popleft()
-                if key not in self._skipped:
+                if self._waiting.pop(key, None) is not None:
                     skip(key, group)
             raise
         finally:
             self._running.clear()
             self._waiting = {}
-            self._skipped = set()
             self._skip = None
             if self._prober is not None:
                 self._prober.cancel()

@@ -189,9 +189,10 @@ class SceneDocument(QObject):
 
     def settings_changed(self) -> None:
         assert self.model is not None
-        self.model.default_gap_ms = int(self.settings.get("render/gap_ms"))
+        gap = int(self.settings.get("render/gap_ms"))
+        self.model.default_gap_ms = gap
         self.model.refresh_column(COL_PAUSE)
-        if int(self.settings.get("render/gap_ms")) != self._gap_ms:
+        if gap != self._gap_ms:
             self.recompute()  # every rendered line's pause after it
         self.changed.emit()
 
@@ -222,37 +223,32 @@ class SceneDocument(QObject):
         if self._stale:
             self._recount_timer.start()
 
+    def _recount(self, count: int) -> None:
+        """Count the next ``count`` stale lines again."""
+        order, stale = self._stale_order, self._stale
+        for _ in range(min(count, len(order))):
+            line_id = order.popleft()
+            stale.discard(line_id)
+            if self.has(line_id):
+                self._account(line_id, self.scene.row_of(line_id))
+
     def _recount_slice(self) -> None:
         deadline = time.perf_counter() + RECOUNT_SLICE
-        order, stale = self._stale_order, self._stale
-        while order and time.perf_counter() < deadline:
-            for _ in range(min(32, len(order))):
-                line_id = order.popleft()
-                stale.discard(line_id)
-                if self.has(line_id):
-                    self._account(line_id, self.scene.row_of(line_id))
-        if order:
+        while self._stale_order and time.perf_counter() < deadline:
+            self._recount(32)
+        if self._stale_order:
             self._recount_timer.start()
         self._changed_timer.start()
 
     def settle(self) -> None:
         """Finish counting now (before a render reads which lines are ready)."""
         self._recount_timer.stop()
-        order, stale = self._stale_order, self._stale
-        while order:
-            line_id = order.popleft()
-            stale.discard(line_id)
-            if self.has(line_id):
-                self._account(line_id, self.scene.row_of(line_id))
+        self._recount(len(self._stale_order))
 
     def _forget_removed(self) -> None:
         """Lines no longer in the scene leave the counts (O(lines), dictionary lookups)."""
         for line_id in [i for i in self.line_state if not self.has(i)]:
-            self.state_counts[self.line_state.pop(line_id)] -= 1
-            cost = self._ready_cost.pop(line_id, None)
-            if cost is not None:
-                self.ready = self.ready - Estimate.of_costs([cost])
-            self._rendered_ms -= self._line_ms.pop(line_id, 0)
+            self._unaccount(line_id)
 
     # --- per-line state, counted (what the cost panel and the status bar show) ----------------
 
@@ -274,23 +270,27 @@ class SceneDocument(QObject):
         for row, line in enumerate(self.scene.lines):
             self._account(line.id, row)
 
-    def _account(self, line_id: str, row: int) -> None:
-        old = self.line_state.get(line_id)
+    def _unaccount(self, line_id: str) -> None:
+        """The line's share of every count taken out (it is counted again, or gone)."""
+        old = self.line_state.pop(line_id, None)
         if old is not None:
             self.state_counts[old] -= 1
+        cost = self._ready_cost.pop(line_id, None)
+        if cost is not None:
+            self.ready = self.ready - Estimate.of_costs([cost])
+        self._rendered_ms -= self._line_ms.pop(line_id, 0)
+
+    def _account(self, line_id: str, row: int) -> None:
+        self._unaccount(line_id)
         line = self.scene.lines[row]
         status = self.book.status(line)
         state = status.state
         self.line_state[line_id] = state
         self.state_counts[state] += 1
-        before = self._ready_cost.pop(line_id, None)
-        if before is not None:
-            self.ready = self.ready - Estimate.of_costs([before])
         cost = self.costs.line_cost(row)
         if state is LineState.READY and cost:
             self._ready_cost[line_id] = cost
             self.ready = self.ready + Estimate.of_costs([cost])
-        self._rendered_ms -= self._line_ms.pop(line_id, 0)
         seconds = self._seconds_of(status)
         if seconds is not None:
             ms = round(seconds * 1000) + self.scene.pause_after(line, self._gap_ms)

@@ -100,6 +100,15 @@ class SceneView(QTableView):
     def contextMenuEvent(self, e: Any) -> None:
         self.context_menu_requested.emit(e.globalPos())
 
+    def rows_on_screen(self) -> tuple[int, int]:
+        """(first, last) rows in the viewport; the last row when the table ends above its
+        bottom edge."""
+        model = self.model()
+        last = self.rowAt(self.viewport().height() - 1)
+        if last < 0:
+            last = (model.rowCount() if model is not None else 0) - 1
+        return max(0, self.rowAt(0)), last
+
     def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
                     bottom_right: QModelIndex | QPersistentModelIndex,
                     roles: Sequence[int] = ()) -> None:
@@ -113,11 +122,7 @@ class SceneView(QTableView):
                 or self.state() == QAbstractItemView.State.EditingState:
             super().dataChanged(top_left, bottom_right, list(roles))
             return
-        height = self.viewport().height()
-        first = max(0, self.rowAt(0))
-        last = self.rowAt(height - 1)
-        if last < 0:
-            last = model.rowCount() - 1
+        first, last = self.rows_on_screen()
         lo, hi = max(top_left.row(), first), min(bottom_right.row(), last)
         if lo > hi:
             return  # nothing on screen changed; rows scrolled to later are painted afresh
@@ -318,9 +323,7 @@ class SceneEditor(QObject):
         n = model.rowCount() if model is not None else 0
         if not n:
             return
-        first = max(0, view.rowAt(0))
-        last = view.rowAt(view.viewport().height() - 1)
-        last = n - 1 if last < 0 else last
+        first, last = view.rows_on_screen()
         for row in range(first, min(n - 1, last + ROWS_AHEAD) + 1):
             self._size_row(row)
 
